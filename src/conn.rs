@@ -1,0 +1,347 @@
+//! The one socket to the Runtime API: where it is, connecting, writing a request, reading
+//! until `wire.rs` says the response is complete, and the reconnect rule.
+//!
+//! In scope: I/O and buffers. Out of scope: what the bytes mean (`wire.rs`) and what a status
+//! means (`runtime.rs`). A `Connection` is a plain value: a program can make one per worker.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
+
+use crate::wire::{self, ChunkedDecoder, Framing, Span, WireError};
+
+/// Where the Runtime API listens, parsed once from `AWS_LAMBDA_RUNTIME_API`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Endpoint {
+    addr: Addr,
+    /// `host[:port]` as given, for the `Host` header.
+    pub(crate) host: Box<str>,
+    /// Path prefix before `/2018-06-01/...`, without a trailing slash (often empty).
+    pub(crate) base_path: Box<str>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Addr {
+    Ip(SocketAddr),
+    #[cfg(feature = "dns")]
+    Name(Box<str>, u16),
+}
+
+impl Endpoint {
+    /// Accepts `host:port` (what Lambda sets) and `http://host:port/base` (what local
+    /// emulators hand out). A numeric address is parsed without any name resolution.
+    pub(crate) fn parse(value: &str) -> Result<Endpoint, &'static str> {
+        let rest = match value.get(..7) {
+            Some(scheme) if scheme.eq_ignore_ascii_case("http://") => &value[7..],
+            _ if value.contains("://") => return Err("only http:// is supported"),
+            _ => value,
+        };
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let base_path = path.trim_end_matches('/');
+        if authority.is_empty() {
+            return Err("no host");
+        }
+        if base_path.bytes().any(|b| b <= b' ' || b == b'?' || b == b'#' || b >= 0x7f) {
+            return Err("the base path has spaces, control bytes, '?' or '#'");
+        }
+        let addr = match authority.parse::<SocketAddr>() {
+            Ok(ip) => Addr::Ip(ip),
+            Err(_) => {
+                let (host, port) = authority.rsplit_once(':').ok_or("no port")?;
+                let port = port.parse::<u16>().map_err(|_| "the port is not a number")?;
+                if host.eq_ignore_ascii_case("localhost") {
+                    Addr::Ip(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)))
+                } else {
+                    name_addr(host, port)?
+                }
+            }
+        };
+        Ok(Endpoint { addr, host: authority.into(), base_path: base_path.into() })
+    }
+
+    fn connect(&self) -> io::Result<TcpStream> {
+        let stream = match &self.addr {
+            Addr::Ip(ip) => TcpStream::connect(ip)?,
+            #[cfg(feature = "dns")]
+            Addr::Name(host, port) => TcpStream::connect((&**host, *port))?,
+        };
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+}
+
+#[cfg(feature = "dns")]
+fn name_addr(host: &str, port: u16) -> Result<Addr, &'static str> {
+    if host.is_empty() || host.bytes().any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.')) {
+        return Err("the host is neither an IP address nor a host name");
+    }
+    Ok(Addr::Name(host.into(), port))
+}
+
+#[cfg(not(feature = "dns"))]
+fn name_addr(_host: &str, _port: u16) -> Result<Addr, &'static str> {
+    Err("host names other than localhost need lambda-lite's `dns` feature; use an IP address")
+}
+
+/// A response read by [`Connection::exchange`]; spans point into [`Connection::inbox`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Response<const K: usize> {
+    pub(crate) status: u16,
+    pub(crate) found: [Option<Span>; K],
+    /// The body, or why it could not be read whole (the head was fine, the socket is dropped).
+    pub(crate) body: Result<Span, WireError>,
+}
+
+/// Why an exchange produced no response head.
+#[derive(Debug)]
+pub(crate) enum ExchangeError {
+    /// Connecting, writing or reading failed, after the one reconnect the rule allows.
+    Io(io::Error),
+    /// The server's head could not be understood.
+    Wire(WireError),
+}
+
+impl std::fmt::Display for ExchangeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExchangeError::Io(e) => e.fmt(f),
+            ExchangeError::Wire(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Hard cap on the receive buffer: a head, a body and one partial chunk line.
+const MAX_INBOX: usize = wire::MAX_HEAD + wire::MAX_BODY + 2 * wire::MAX_LINE;
+const INITIAL_INBOX: usize = 16 * 1024;
+
+/// One keep-alive HTTP/1.1 connection to the Runtime API, with its receive buffer.
+pub(crate) struct Connection {
+    endpoint: Endpoint,
+    stream: Option<TcpStream>,
+    /// Receive buffer, kept across requests; only ever grows (up to [`MAX_INBOX`]).
+    inbox: Vec<u8>,
+}
+
+/// How reading a response failed: before its first byte (the request may be resent on a new
+/// connection) or after (never resent).
+enum ReadError {
+    BeforeFirstByte(io::Error),
+    Started(ExchangeError),
+}
+
+impl Connection {
+    /// A connection that connects on first use.
+    pub(crate) fn new(endpoint: Endpoint) -> Connection {
+        Connection { endpoint, stream: None, inbox: Vec::new() }
+    }
+
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The bytes the spans of the last [`Response`] point into.
+    pub(crate) fn inbox(&self) -> &[u8] {
+        &self.inbox
+    }
+
+    /// Sends `head` then `body` and reads the response.
+    ///
+    /// The reconnect rule: if the kept connection turns out dead (the write fails, or EOF or
+    /// reset arrives before the first byte of the response) the request is sent once more on a
+    /// new connection. A request whose response had started to arrive is never resent.
+    pub(crate) fn exchange<const K: usize>(
+        &mut self,
+        head: &[u8],
+        body: &[u8],
+        wanted: &[&str; K],
+    ) -> Result<Response<K>, ExchangeError> {
+        let mut retried = false;
+        loop {
+            let failure = match self.try_exchange(head, body, wanted) {
+                Ok(resp) => return Ok(resp),
+                Err(ReadError::Started(e)) => {
+                    self.stream = None;
+                    return Err(e);
+                }
+                Err(ReadError::BeforeFirstByte(e)) => e,
+            };
+            self.stream = None;
+            if retried {
+                return Err(ExchangeError::Io(failure));
+            }
+            retried = true;
+        }
+    }
+
+    fn try_exchange<const K: usize>(
+        &mut self,
+        head: &[u8],
+        body: &[u8],
+        wanted: &[&str; K],
+    ) -> Result<Response<K>, ReadError> {
+        let stream = match &mut self.stream {
+            Some(s) => s,
+            None => self.stream.insert(self.endpoint.connect().map_err(ReadError::BeforeFirstByte)?),
+        };
+        write_all_vectored(stream, &mut [IoSlice::new(head), IoSlice::new(body)])
+            .map_err(ReadError::BeforeFirstByte)?;
+        let resp = read_response(stream, &mut self.inbox, wanted)?;
+        if resp.1 {
+            self.stream = None;
+        }
+        Ok(resp.0)
+    }
+}
+
+fn write_all_vectored(stream: &mut TcpStream, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match stream.write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Makes `inbox[filled..]` at least `want` bytes long (capped at [`MAX_INBOX`]).
+fn make_room(inbox: &mut Vec<u8>, filled: usize, want: usize) {
+    if inbox.len() - filled < want {
+        let len = (filled + want).max(inbox.len() * 2).max(INITIAL_INBOX).min(MAX_INBOX);
+        inbox.resize(len, 0);
+    }
+}
+
+/// Reads into `inbox[*filled..]`; `Ok(0)` is EOF. Retries on EINTR.
+fn fill(stream: &mut TcpStream, inbox: &mut [u8], filled: &mut usize) -> io::Result<usize> {
+    loop {
+        match stream.read(&mut inbox[*filled..]) {
+            Ok(n) => {
+                *filled += n;
+                return Ok(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads one response into `inbox`. Returns it and whether the connection must be dropped.
+fn read_response<const K: usize>(
+    stream: &mut TcpStream,
+    inbox: &mut Vec<u8>,
+    wanted: &[&str; K],
+) -> Result<(Response<K>, bool), ReadError> {
+    let mut filled = 0;
+    let head = loop {
+        match wire::parse_head(&inbox[..filled], wanted) {
+            // 1xx informational heads precede the real one: drop them.
+            Ok(Some(h)) if h.status < 200 => {
+                inbox.copy_within(h.len..filled, 0);
+                filled -= h.len;
+                continue;
+            }
+            Ok(Some(h)) => break h,
+            Ok(None) => {}
+            Err(e) => return Err(ReadError::Started(ExchangeError::Wire(e))),
+        }
+        make_room(inbox, filled, 4096);
+        let started = filled > 0;
+        match fill(stream, inbox, &mut filled) {
+            Ok(0) if !started => return Err(ReadError::BeforeFirstByte(io::ErrorKind::UnexpectedEof.into())),
+            Ok(0) => return Err(ReadError::Started(ExchangeError::Io(io::ErrorKind::UnexpectedEof.into()))),
+            Ok(_) => {}
+            Err(e) if !started => return Err(ReadError::BeforeFirstByte(e)),
+            Err(e) => return Err(ReadError::Started(ExchangeError::Io(e))),
+        }
+    };
+    let body = read_body(stream, inbox, filled, head.len, head.framing);
+    let close = head.close || body.is_err();
+    Ok((Response { status: head.status, found: head.found, body }, close))
+}
+
+/// Reads the body that starts at `inbox[start..]`, `filled` bytes being already there.
+fn read_body(
+    stream: &mut TcpStream,
+    inbox: &mut Vec<u8>,
+    mut filled: usize,
+    start: usize,
+    framing: Framing,
+) -> Result<Span, WireError> {
+    match framing {
+        Framing::Length(n) => {
+            let end = start + n;
+            make_room(inbox, filled, end.saturating_sub(filled));
+            while filled < end {
+                if fill(stream, &mut inbox[..end], &mut filled).map_err(|_| WireError::Truncated)? == 0 {
+                    return Err(WireError::Truncated);
+                }
+            }
+            Ok(Span { start, end })
+        }
+        Framing::Chunked => {
+            let mut decoder = ChunkedDecoder::default();
+            let (mut read, mut write) = (start, start);
+            loop {
+                if decoder.decode(&mut inbox[..filled], &mut read, &mut write)? {
+                    return Ok(Span { start, end: write });
+                }
+                // Keep the buffer to decoded body + the undecoded tail.
+                inbox.copy_within(read..filled, write);
+                filled -= read - write;
+                read = write;
+                if filled >= MAX_INBOX {
+                    return Err(WireError::BodyTooLarge);
+                }
+                make_room(inbox, filled, decoder.data_remaining().max(4096));
+                if fill(stream, inbox, &mut filled).map_err(|_| WireError::Truncated)? == 0 {
+                    return Err(WireError::Truncated);
+                }
+            }
+        }
+        Framing::UntilClose => loop {
+            if filled - start > wire::MAX_BODY {
+                return Err(WireError::BodyTooLarge);
+            }
+            make_room(inbox, filled, 16 * 1024);
+            if fill(stream, inbox, &mut filled).map_err(|_| WireError::Truncated)? == 0 {
+                return Ok(Span { start, end: filled });
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_forms() {
+        let e = Endpoint::parse("127.0.0.1:9001").unwrap();
+        assert_eq!(e.addr, Addr::Ip("127.0.0.1:9001".parse().unwrap()));
+        assert_eq!((&*e.host, &*e.base_path), ("127.0.0.1:9001", ""));
+        let e = Endpoint::parse("http://127.0.0.1:9000/.rt").unwrap();
+        assert_eq!((&*e.host, &*e.base_path), ("127.0.0.1:9000", "/.rt"));
+        let e = Endpoint::parse("HTTP://[::1]:9000/a/b/").unwrap();
+        assert_eq!(e.addr, Addr::Ip("[::1]:9000".parse().unwrap()));
+        assert_eq!(&*e.base_path, "/a/b");
+        let e = Endpoint::parse("localhost:9001").unwrap();
+        assert_eq!(e.addr, Addr::Ip("127.0.0.1:9001".parse().unwrap()));
+        assert_eq!(&*e.host, "localhost:9001");
+    }
+
+    #[test]
+    fn endpoint_rejects_malformed() {
+        for bad in ["", "127.0.0.1", "https://127.0.0.1:9001", "127.0.0.1:x", "http:///p", "1.2.3.4:5/a b", ":9001"] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[cfg(not(feature = "dns"))]
+    #[test]
+    fn host_names_need_the_dns_feature() {
+        let err = Endpoint::parse("runtime.internal:9001").unwrap_err();
+        assert!(err.contains("dns"), "{err}");
+    }
+}

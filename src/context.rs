@@ -1,0 +1,243 @@
+//! `Context`, what one invocation knows (borrowed from the `/next` response head), and
+//! `Config`, what the function knows for its whole life (read once from the environment).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::wire::{self, Span, header};
+
+/// The headers of a `/next` response that make a [`Context`], in the order of `found` below.
+pub(crate) const NEXT_HEADERS: [&str; 8] = [
+    header::REQUEST_ID,
+    header::DEADLINE_MS,
+    header::FUNCTION_ARN,
+    header::TRACE_ID,
+    header::CLIENT_CONTEXT,
+    header::COGNITO_IDENTITY,
+    header::TENANT_ID,
+    header::INVOCATION_ID,
+];
+
+/// What one invocation knows about itself, from the `Lambda-Runtime-*` headers of `/next`.
+///
+/// Every string borrows from the runtime's receive buffer: building a `Context` allocates
+/// nothing. A missing or malformed optional header is `None` (or empty), never an error.
+/// Field names follow the official `lambda_runtime` crate, so code ports field by field.
+///
+/// To unit-test a handler, build one by hand:
+///
+/// ```
+/// use lambda_lite::{Config, Context};
+///
+/// let config = Config { function_name: "orders".into(), ..Config::default() };
+/// let ctx = Context { request_id: "req-1", ..Context::new("req-1", 0, &config) };
+/// assert_eq!(ctx.env_config.function_name, "orders");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Context<'a> {
+    /// `Lambda-Runtime-Aws-Request-Id`: the invocation's id (never empty when served).
+    pub request_id: &'a str,
+    /// `Lambda-Runtime-Deadline-Ms`: the deadline in Unix epoch milliseconds; 0 when the
+    /// header was missing or not a number.
+    pub deadline: u64,
+    /// `Lambda-Runtime-Invoked-Function-Arn`: the ARN the caller invoked (may carry an alias
+    /// or version qualifier); empty when absent.
+    pub invoked_function_arn: &'a str,
+    /// `Lambda-Runtime-Trace-Id`: the X-Ray trace header (`Root=…;Parent=…;Sampled=…`).
+    pub xray_trace_id: Option<&'a str>,
+    /// `Lambda-Runtime-Client-Context`: the mobile client context, as raw JSON.
+    pub client_context: Option<&'a str>,
+    /// `Lambda-Runtime-Cognito-Identity`: the Cognito identity, as raw JSON
+    /// (`{"cognitoIdentityId":…,"cognitoIdentityPoolId":…}`).
+    pub identity: Option<&'a str>,
+    /// `Lambda-Runtime-Aws-Tenant-Id`: the tenant of a tenant-isolation function.
+    pub tenant_id: Option<&'a str>,
+    /// `Lambda-Runtime-Invocation-Id`: the per-attempt nonce the runtime echoes on its answer.
+    pub invocation_id: Option<&'a str>,
+    /// The function's configuration, read once from the environment.
+    pub env_config: &'a Config,
+}
+
+impl<'a> Context<'a> {
+    /// A context with the given request id, deadline (epoch ms, 0 for none) and
+    /// configuration, and every optional field empty. Meant for tests of handlers.
+    pub fn new(request_id: &'a str, deadline: u64, env_config: &'a Config) -> Context<'a> {
+        Context {
+            request_id,
+            deadline,
+            invoked_function_arn: "",
+            xray_trace_id: None,
+            client_context: None,
+            identity: None,
+            tenant_id: None,
+            invocation_id: None,
+            env_config,
+        }
+    }
+
+    /// Time left before the deadline: zero once it has passed, `Duration::MAX` when the
+    /// deadline is unknown (`deadline == 0`).
+    pub fn remaining(&self) -> Duration {
+        if self.deadline == 0 {
+            return Duration::MAX;
+        }
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        Duration::from_millis(self.deadline).saturating_sub(now)
+    }
+
+    /// Builds the context of a `/next` response; `None` without a usable request id.
+    pub(crate) fn from_next(
+        inbox: &'a [u8],
+        found: &[Option<Span>; NEXT_HEADERS.len()],
+        env_config: &'a Config,
+    ) -> Option<Context<'a>> {
+        let text = |i: usize| {
+            found[i].map(|s| s.of(inbox)).and_then(|v| std::str::from_utf8(v).ok()).filter(|v| !v.is_empty())
+        };
+        Some(Context {
+            request_id: text(0)?,
+            deadline: found[1].and_then(|s| wire::parse_decimal(s.of(inbox))).map_or(0, |d| d as u64),
+            invoked_function_arn: text(2).unwrap_or_default(),
+            xray_trace_id: text(3),
+            client_context: text(4),
+            identity: text(5),
+            tenant_id: text(6),
+            invocation_id: text(7),
+            env_config,
+        })
+    }
+}
+
+impl Default for Context<'static> {
+    fn default() -> Self {
+        static EMPTY: Config = Config {
+            function_name: String::new(),
+            memory: 0,
+            version: String::new(),
+            log_stream: String::new(),
+            log_group: String::new(),
+        };
+        Context::new("", 0, &EMPTY)
+    }
+}
+
+/// The function's configuration, read from the environment once, after the first event
+/// arrived (so reading it never delays the first `GET /next`). Missing values are empty / 0.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Config {
+    /// `AWS_LAMBDA_FUNCTION_NAME`.
+    pub function_name: String,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB.
+    pub memory: u32,
+    /// `AWS_LAMBDA_FUNCTION_VERSION` (`$LATEST` or a number).
+    pub version: String,
+    /// `AWS_LAMBDA_LOG_STREAM_NAME` (absent under SnapStart).
+    pub log_stream: String,
+    /// `AWS_LAMBDA_LOG_GROUP_NAME` (absent under SnapStart).
+    pub log_group: String,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Config {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (a variable name to its value), for tests.
+    pub fn from_lookup(mut lookup: impl FnMut(&str) -> Option<String>) -> Config {
+        let mut get = |name| lookup(name).unwrap_or_default();
+        Config {
+            function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
+            memory: get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").trim().parse().unwrap_or(0),
+            version: get("AWS_LAMBDA_FUNCTION_VERSION"),
+            log_stream: get("AWS_LAMBDA_LOG_STREAM_NAME"),
+            log_group: get("AWS_LAMBDA_LOG_GROUP_NAME"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context_of(head: &str, f: impl FnOnce(Option<Context<'_>>)) {
+        let config = Config::default();
+        let parsed = wire::parse_head(head.as_bytes(), &NEXT_HEADERS).unwrap().unwrap();
+        f(Context::from_next(head.as_bytes(), &parsed.found, &config))
+    }
+
+    #[test]
+    fn all_fields_are_read_from_headers_of_any_case() {
+        let head = "HTTP/1.1 200 OK\r\nLAMBDA-RUNTIME-AWS-REQUEST-ID: abc\r\nlambda-runtime-deadline-ms: 1542409706888\r\n\
+            Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:1:function:f\r\n\
+            Lambda-Runtime-Trace-Id: Root=1-5;Parent=6;Sampled=1\r\nLambda-Runtime-Client-Context: {\"custom\":{}}\r\n\
+            Lambda-Runtime-Cognito-Identity: {\"cognitoIdentityId\":\"i\"}\r\nLambda-Runtime-Aws-Tenant-Id: t1\r\n\
+            Lambda-Runtime-Invocation-Id: inv-9\r\nContent-Length: 0\r\n\r\n";
+        context_of(head, |ctx| {
+            let ctx = ctx.unwrap();
+            assert_eq!(ctx.request_id, "abc");
+            assert_eq!(ctx.deadline, 1542409706888);
+            assert_eq!(ctx.invoked_function_arn, "arn:aws:lambda:us-east-1:1:function:f");
+            assert_eq!(ctx.xray_trace_id, Some("Root=1-5;Parent=6;Sampled=1"));
+            assert_eq!(ctx.client_context, Some("{\"custom\":{}}"));
+            assert_eq!(ctx.identity, Some("{\"cognitoIdentityId\":\"i\"}"));
+            assert_eq!(ctx.tenant_id, Some("t1"));
+            assert_eq!(ctx.invocation_id, Some("inv-9"));
+            assert_eq!(ctx.remaining(), Duration::ZERO);
+        });
+    }
+
+    #[test]
+    fn malformed_optional_headers_are_empty_not_errors() {
+        let head = "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: abc\r\nLambda-Runtime-Deadline-Ms: soon\r\n\
+            Lambda-Runtime-Client-Context: {\"truncated\r\nLambda-Runtime-Trace-Id:\r\n\r\n";
+        context_of(head, |ctx| {
+            let ctx = ctx.unwrap();
+            assert_eq!(ctx.deadline, 0);
+            assert_eq!(ctx.remaining(), Duration::MAX);
+            assert_eq!(ctx.client_context, Some("{\"truncated"));
+            assert_eq!(ctx.xray_trace_id, None);
+            assert_eq!(ctx.invoked_function_arn, "");
+        });
+    }
+
+    #[test]
+    fn no_request_id_means_no_context() {
+        context_of("HTTP/1.1 200 OK\r\nLambda-Runtime-Deadline-Ms: 1\r\n\r\n", |ctx| assert!(ctx.is_none()));
+        context_of("HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: \r\n\r\n", |ctx| assert!(ctx.is_none()));
+    }
+
+    #[test]
+    fn remaining_counts_down_to_the_deadline() {
+        let config = Config::default();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let ctx = Context::new("r", now + 60_000, &config);
+        let left = ctx.remaining();
+        assert!(left > Duration::from_secs(50) && left <= Duration::from_secs(60), "{left:?}");
+    }
+
+    #[test]
+    fn config_reads_its_variables() {
+        let config = Config::from_lookup(|name| {
+            Some(
+                match name {
+                    "AWS_LAMBDA_FUNCTION_NAME" => "f",
+                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" => "128",
+                    "AWS_LAMBDA_FUNCTION_VERSION" => "$LATEST",
+                    "AWS_LAMBDA_LOG_STREAM_NAME" => "s",
+                    "AWS_LAMBDA_LOG_GROUP_NAME" => "/aws/lambda/f",
+                    _ => return None,
+                }
+                .to_owned(),
+            )
+        });
+        let want = Config {
+            function_name: "f".into(),
+            memory: 128,
+            version: "$LATEST".into(),
+            log_stream: "s".into(),
+            log_group: "/aws/lambda/f".into(),
+        };
+        assert_eq!(config, want);
+        assert_eq!(Config::from_lookup(|_| Some("junk".into())).memory, 0);
+    }
+}

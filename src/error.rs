@@ -1,0 +1,274 @@
+//! `Error`, what handlers return, and the `{"errorType","errorMessage","stackTrace"}` body the
+//! Runtime API expects on `/error` and `/init/error`, with its own JSON string escaping.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// `Result` with this crate's [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A handler or init failure, reported to Lambda as `errorType` and `errorMessage`.
+///
+/// Any `std::error::Error` converts with `?`; its `errorType` is the short name of the
+/// concrete type (`ParseIntError`, not `core::num::error::ParseIntError` or
+/// `&alloc::boxed::Box<dyn …>`), and its message is its `Display` text followed by its
+/// `source()` chain. Like `anyhow::Error`, `Error` does not itself implement
+/// `std::error::Error`: that is what makes the blanket conversion possible.
+///
+/// ```
+/// use lambda_lite::Error;
+///
+/// fn parse(event: &[u8]) -> Result<u32, Error> {
+///     let text = std::str::from_utf8(event)?;
+///     Ok(text.trim().parse::<u32>()?)
+/// }
+/// let err = parse(b"twelve").unwrap_err();
+/// assert_eq!(err.error_type(), "ParseIntError");
+/// assert_eq!(err.message(), "invalid digit found in string");
+///
+/// let err = Error::new("OrderNotFound", "no order 42");
+/// assert_eq!(err.to_string(), "OrderNotFound: no order 42");
+/// ```
+pub struct Error {
+    error_type: Cow<'static, str>,
+    message: String,
+}
+
+impl Error {
+    /// An error with an explicit `errorType` (e.g. `"OrderNotFound"`) and message.
+    ///
+    /// A type of the form `Runtime.Reason` or `Function.Reason` is also sent unchanged as the
+    /// `Lambda-Runtime-Function-Error-Type` header; any other is sent there as
+    /// `Function.<Type>` (see [`Error::error_type`]).
+    #[cold]
+    pub fn new(error_type: impl Into<Cow<'static, str>>, message: impl fmt::Display) -> Error {
+        Error { error_type: error_type.into(), message: message.to_string() }
+    }
+
+    /// An error with `errorType` `"Error"` and the given message.
+    #[cold]
+    pub fn msg(message: impl fmt::Display) -> Error {
+        Error::new("Error", message)
+    }
+
+    /// The `errorType` sent to Lambda.
+    pub fn error_type(&self) -> &str {
+        &self.error_type
+    }
+
+    /// The `errorMessage` sent to Lambda.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The `Lambda-Runtime-Function-Error-Type` header value: `Category.Reason`, the only shape
+    /// the service keeps (anything else it rewrites to `Runtime.Unknown`).
+    pub(crate) fn header_type(&self) -> Cow<'_, str> {
+        header_type(&self.error_type)
+    }
+}
+
+impl<E: std::error::Error> From<E> for Error {
+    #[cold]
+    fn from(error: E) -> Error {
+        let mut message = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Error { error_type: short_type_name(std::any::type_name::<E>()), message }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error_type, self.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error").field("error_type", &self.error_type).field("message", &self.message).finish()
+    }
+}
+
+/// `core::num::error::ParseIntError` → `ParseIntError`; `a::Wrap<alloc::string::String>` →
+/// `Wrap<String>`: every path loses its module prefix, generics and punctuation stay.
+pub(crate) fn short_type_name(full: &'static str) -> Cow<'static, str> {
+    let is_path_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b':';
+    if full.bytes().all(is_path_byte) {
+        return Cow::Borrowed(full.rsplit("::").next().unwrap_or(full));
+    }
+    let mut out = String::with_capacity(full.len());
+    let mut rest = full;
+    while !rest.is_empty() {
+        let path_len = rest.bytes().take_while(|&b| is_path_byte(b)).count();
+        let (path, tail) = rest.split_at(path_len);
+        out.push_str(path.rsplit("::").next().unwrap_or(path));
+        let punct_len = tail.bytes().take_while(|&b| !is_path_byte(b)).count();
+        out.push_str(&tail[..punct_len]);
+        rest = &tail[punct_len..];
+    }
+    Cow::Owned(out)
+}
+
+fn header_type(error_type: &str) -> Cow<'_, str> {
+    let is_reason = |r: &str| {
+        r.len() > 1 && r.as_bytes()[0].is_ascii_uppercase() && r.bytes().all(|b| b.is_ascii_alphanumeric())
+    };
+    if let Some((category, reason)) = error_type.split_once('.') {
+        if (category == "Runtime" || category == "Function") && is_reason(reason) {
+            return Cow::Borrowed(error_type);
+        }
+    }
+    let mut reason = error_type.split('<').next().unwrap_or_default().to_owned();
+    if let Some(first) = reason.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    if is_reason(&reason) {
+        reason.insert_str(0, "Function.");
+        Cow::Owned(reason)
+    } else {
+        Cow::Borrowed("Function.Unhandled")
+    }
+}
+
+/// Writes `{"errorType":…,"errorMessage":…,"stackTrace":[…]}` into `out` (cleared first).
+pub(crate) fn write_error_json(out: &mut Vec<u8>, error_type: &str, message: &str, stack: &[&str]) {
+    out.clear();
+    out.extend_from_slice(b"{\"errorType\":");
+    push_json_string(out, error_type);
+    out.extend_from_slice(b",\"errorMessage\":");
+    push_json_string(out, message);
+    out.extend_from_slice(b",\"stackTrace\":[");
+    for (i, frame) in stack.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_json_string(out, frame);
+    }
+    out.extend_from_slice(b"]}");
+}
+
+/// Appends `s` as a JSON string literal: quotes, backslashes and every control character
+/// escaped; everything else (non-ASCII included) as UTF-8.
+pub(crate) fn push_json_string(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for &b in s.as_bytes() {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..0x20 | 0x7f => {
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
+            }
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    enum MyError {
+        Broken,
+    }
+    impl fmt::Display for MyError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("broken")
+        }
+    }
+    impl std::error::Error for MyError {}
+
+    #[derive(Debug)]
+    struct Wrap<T>(T);
+    impl<T: fmt::Debug> fmt::Display for Wrap<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "wrapped {:?}", self.0)
+        }
+    }
+    impl<T: fmt::Debug> std::error::Error for Wrap<T> {}
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("reading config")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn type_names_are_short() {
+        let cases: &[(Error, &str)] = &[
+            (std::io::Error::other("x").into(), "Error"),
+            ("x".parse::<u8>().unwrap_err().into(), "ParseIntError"),
+            (std::str::from_utf8(std::hint::black_box(&[0xffu8][..])).unwrap_err().into(), "Utf8Error"),
+            (MyError::Broken.into(), "MyError"),
+            (Wrap(String::new()).into(), "Wrap<String>"),
+            (Wrap(vec![1u8]).into(), "Wrap<Vec<u8>>"),
+            (Wrap((1u8, "a")).into(), "Wrap<(u8, &str)>"),
+        ];
+        for (err, want) in cases {
+            assert_eq!(err.error_type(), *want);
+        }
+        assert_eq!(short_type_name("std::io::error::Error"), "Error");
+        assert_eq!(short_type_name("&alloc::boxed::Box<dyn core::error::Error>"), "&Box<dyn Error>");
+    }
+
+    #[test]
+    fn message_includes_the_source_chain() {
+        let err: Error = Outer(std::io::Error::other("disk on fire")).into();
+        assert_eq!(err.message(), "reading config: disk on fire");
+        assert_eq!(err.error_type(), "Outer");
+    }
+
+    #[test]
+    fn header_types_keep_the_category_reason_shape() {
+        let cases = [
+            ("ParseIntError", "Function.ParseIntError"),
+            ("Runtime.HandlerPanic", "Runtime.HandlerPanic"),
+            ("Function.Timeout", "Function.Timeout"),
+            ("myError", "Function.MyError"),
+            ("Wrap<String>", "Function.Wrap"),
+            ("&str", "Function.Unhandled"),
+            ("Bad\r\nInjected: 1", "Function.Unhandled"),
+            ("Runtime.bad", "Function.Unhandled"),
+            ("", "Function.Unhandled"),
+            ("Utf8Error", "Function.Utf8Error"),
+        ];
+        for (ty, want) in cases {
+            assert_eq!(Error::new(ty, "m").header_type(), want, "{ty}");
+        }
+    }
+
+    #[test]
+    fn error_json_is_escaped() {
+        let cases: &[(&str, &str, &[&str], &str)] = &[
+            ("T", "plain", &[], r#"{"errorType":"T","errorMessage":"plain","stackTrace":[]}"#),
+            ("T", "say \"hi\"", &[], r#"{"errorType":"T","errorMessage":"say \"hi\"","stackTrace":[]}"#),
+            ("T", "a\\b", &[], r#"{"errorType":"T","errorMessage":"a\\b","stackTrace":[]}"#),
+            ("T", "l1\nl2\r\t", &[], r#"{"errorType":"T","errorMessage":"l1\nl2\r\t","stackTrace":[]}"#),
+            ("T", "\0\x01\x1f\x7f", &[], r#"{"errorType":"T","errorMessage":"\u0000\u0001\u001f\u007f","stackTrace":[]}"#),
+            ("T", "héllo ✓ 😀", &[], r#"{"errorType":"T","errorMessage":"héllo ✓ 😀","stackTrace":[]}"#),
+            ("T\"", "m", &["a.rs:1:2", "b\"c"], r#"{"errorType":"T\"","errorMessage":"m","stackTrace":["a.rs:1:2","b\"c"]}"#),
+        ];
+        let mut out = Vec::new();
+        for (ty, msg, stack, want) in cases {
+            write_error_json(&mut out, ty, msg, stack);
+            assert_eq!(std::str::from_utf8(&out).unwrap(), *want);
+        }
+    }
+}

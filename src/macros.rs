@@ -1,0 +1,48 @@
+//! `lambda_main!`: the one-line `main` of a `bootstrap`.
+
+/// Defines `fn main()` that serves every event with a handler, as a Lambda `bootstrap`.
+///
+/// Two forms:
+/// - `lambda_main!(handler)`: `handler` is a
+///   `fn(&[u8], &Context) -> Result<Vec<u8>, Error>` (or a closure); see [`run`](crate::run).
+/// - `lambda_main!(init = setup, handler = handle)`: `setup() -> Result<S, Error>` runs once
+///   before the first event (a failure is posted to `/init/error`), and
+///   `handle(&mut S, &[u8], &Context)` serves every event; see
+///   [`run_with_init`](crate::run_with_init).
+///
+/// The expansion is safe code only, so it compiles under `#![forbid(unsafe_code)]`.
+///
+/// ```no_run
+/// use lambda_lite::{lambda_main, Context, Error};
+///
+/// fn handler(event: &[u8], _ctx: &Context) -> Result<Vec<u8>, Error> {
+///     Ok(event.to_vec())
+/// }
+///
+/// lambda_main!(handler);
+/// ```
+///
+/// A handler with the wrong signature is a compile error, not a runtime surprise:
+///
+/// ```compile_fail
+/// use lambda_lite::lambda_main;
+///
+/// fn handler(event: String) -> String {
+///     event
+/// }
+///
+/// lambda_main!(handler);
+/// ```
+#[macro_export]
+macro_rules! lambda_main {
+    (init = $init:expr, handler = $handler:expr $(,)?) => {
+        fn main() {
+            $crate::run_with_init($init, $handler)
+        }
+    };
+    ($handler:expr $(,)?) => {
+        fn main() {
+            $crate::run($handler)
+        }
+    };
+}
