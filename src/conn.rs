@@ -270,6 +270,7 @@ fn read_body(
     framing: Framing,
 ) -> Result<Span, WireError> {
     match framing {
+        Framing::Length(n) if n > wire::MAX_BODY => Err(WireError::BodyTooLarge),
         Framing::Length(n) => {
             let end = start + n;
             make_room(inbox, filled, end.saturating_sub(filled));

@@ -83,7 +83,9 @@ impl Span {
     }
 }
 
-/// How the body that follows a head is delimited.
+/// How the body that follows a head is delimited. A `Length` over [`MAX_BODY`] is reported,
+/// not refused, here: the head is still good (the runtime can answer the invocation with an
+/// error), and `conn.rs` refuses to read such a body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Framing {
     Length(usize),
@@ -156,7 +158,6 @@ pub(crate) fn parse_head<const K: usize>(
         match (chunked, content_length) {
             (Some(true), _) => Framing::Chunked,
             (Some(false), _) => return Err(WireError::UnsupportedTransferEncoding),
-            (None, Some(n)) if n > MAX_BODY => return Err(WireError::BodyTooLarge),
             (None, Some(n)) => Framing::Length(n),
             (None, None) => Framing::UntilClose,
         }

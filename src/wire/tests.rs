@@ -7,6 +7,7 @@ fn decode_all(raw: &[u8]) -> Result<Option<(u16, Vec<u8>, Option<Vec<u8>>)>, Wir
     let Some(head) = parse_head(raw, &WANTED)? else { return Ok(None) };
     let id = head.found[0].map(|s| s.of(raw).to_vec());
     let body = match head.framing {
+        Framing::Length(n) if n > MAX_BODY => return Err(WireError::BodyTooLarge),
         Framing::Length(n) if raw.len() >= head.len + n => raw[head.len..head.len + n].to_vec(),
         Framing::Length(_) => return Ok(None),
         Framing::UntilClose => raw[head.len..].to_vec(),
@@ -39,6 +40,7 @@ fn decode_in_pieces(raw: &[u8], cuts: &[usize]) -> Result<Option<(u16, Vec<u8>, 
     };
     let id = head.found[0].map(|s| s.of(&buf).to_vec());
     match head.framing {
+        Framing::Length(n) if n > MAX_BODY => Err(WireError::BodyTooLarge),
         Framing::Length(n) => {
             buf.extend_from_slice(&raw[fed..]);
             Ok((buf.len() >= head.len + n).then(|| (head.status, buf[head.len..head.len + n].to_vec(), id)))
