@@ -40,14 +40,19 @@ impl Endpoint {
         if authority.is_empty() {
             return Err("no host");
         }
-        if base_path.bytes().any(|b| b <= b' ' || b == b'?' || b == b'#' || b >= 0x7f) {
+        if base_path
+            .bytes()
+            .any(|b| b <= b' ' || b == b'?' || b == b'#' || b >= 0x7f)
+        {
             return Err("the base path has spaces, control bytes, '?' or '#'");
         }
         let addr = match authority.parse::<SocketAddr>() {
             Ok(ip) => Addr::Ip(ip),
             Err(_) => {
                 let (host, port) = authority.rsplit_once(':').ok_or("no port")?;
-                let port = port.parse::<u16>().map_err(|_| "the port is not a number")?;
+                let port = port
+                    .parse::<u16>()
+                    .map_err(|_| "the port is not a number")?;
                 if host.eq_ignore_ascii_case("localhost") {
                     Addr::Ip(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)))
                 } else {
@@ -55,7 +60,11 @@ impl Endpoint {
                 }
             }
         };
-        Ok(Endpoint { addr, host: authority.into(), base_path: base_path.into() })
+        Ok(Endpoint {
+            addr,
+            host: authority.into(),
+            base_path: base_path.into(),
+        })
     }
 
     fn connect(&self) -> io::Result<TcpStream> {
@@ -71,7 +80,11 @@ impl Endpoint {
 
 #[cfg(feature = "dns")]
 fn name_addr(host: &str, port: u16) -> Result<Addr, &'static str> {
-    if host.is_empty() || host.bytes().any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.')) {
+    if host.is_empty()
+        || host
+            .bytes()
+            .any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
+    {
         return Err("the host is neither an IP address nor a host name");
     }
     Ok(Addr::Name(host.into(), port))
@@ -131,7 +144,11 @@ enum ReadError {
 impl Connection {
     /// A connection that connects on first use.
     pub(crate) fn new(endpoint: Endpoint) -> Connection {
-        Connection { endpoint, stream: None, inbox: Vec::new() }
+        Connection {
+            endpoint,
+            stream: None,
+            inbox: Vec::new(),
+        }
     }
 
     pub(crate) fn endpoint(&self) -> &Endpoint {
@@ -180,7 +197,11 @@ impl Connection {
     ) -> Result<Response<K>, ReadError> {
         let stream = match &mut self.stream {
             Some(s) => s,
-            None => self.stream.insert(self.endpoint.connect().map_err(ReadError::BeforeFirstByte)?),
+            None => self.stream.insert(
+                self.endpoint
+                    .connect()
+                    .map_err(ReadError::BeforeFirstByte)?,
+            ),
         };
         write_all_vectored(stream, &mut [IoSlice::new(head), IoSlice::new(body)])
             .map_err(ReadError::BeforeFirstByte)?;
@@ -208,7 +229,9 @@ fn write_all_vectored(stream: &mut TcpStream, mut bufs: &mut [IoSlice<'_>]) -> i
 /// Makes `inbox[filled..]` at least `want` bytes long (capped at [`MAX_INBOX`]).
 fn make_room(inbox: &mut Vec<u8>, filled: usize, want: usize) {
     if inbox.len() - filled < want {
-        let len = (filled + want).max(inbox.len() * 2).max(INITIAL_INBOX).min(MAX_INBOX);
+        let len = (filled + want)
+            .max(inbox.len() * 2)
+            .clamp(INITIAL_INBOX, MAX_INBOX);
         inbox.resize(len, 0);
     }
 }
@@ -249,8 +272,16 @@ fn read_response<const K: usize>(
         make_room(inbox, filled, 4096);
         let started = filled > 0;
         match fill(stream, inbox, &mut filled) {
-            Ok(0) if !started => return Err(ReadError::BeforeFirstByte(io::ErrorKind::UnexpectedEof.into())),
-            Ok(0) => return Err(ReadError::Started(ExchangeError::Io(io::ErrorKind::UnexpectedEof.into()))),
+            Ok(0) if !started => {
+                return Err(ReadError::BeforeFirstByte(
+                    io::ErrorKind::UnexpectedEof.into(),
+                ));
+            }
+            Ok(0) => {
+                return Err(ReadError::Started(ExchangeError::Io(
+                    io::ErrorKind::UnexpectedEof.into(),
+                )));
+            }
             Ok(_) => {}
             Err(e) if !started => return Err(ReadError::BeforeFirstByte(e)),
             Err(e) => return Err(ReadError::Started(ExchangeError::Io(e))),
@@ -258,7 +289,14 @@ fn read_response<const K: usize>(
     };
     let body = read_body(stream, inbox, filled, head.len, head.framing);
     let close = head.close || body.is_err();
-    Ok((Response { status: head.status, found: head.found, body }, close))
+    Ok((
+        Response {
+            status: head.status,
+            found: head.found,
+            body,
+        },
+        close,
+    ))
 }
 
 /// Reads the body that starts at `inbox[start..]`, `filled` bytes being already there.
@@ -275,7 +313,9 @@ fn read_body(
             let end = start + n;
             make_room(inbox, filled, end.saturating_sub(filled));
             while filled < end {
-                if fill(stream, &mut inbox[..end], &mut filled).map_err(|_| WireError::Truncated)? == 0 {
+                if fill(stream, &mut inbox[..end], &mut filled).map_err(|_| WireError::Truncated)?
+                    == 0
+                {
                     return Err(WireError::Truncated);
                 }
             }
@@ -334,7 +374,15 @@ mod tests {
 
     #[test]
     fn endpoint_rejects_malformed() {
-        for bad in ["", "127.0.0.1", "https://127.0.0.1:9001", "127.0.0.1:x", "http:///p", "1.2.3.4:5/a b", ":9001"] {
+        for bad in [
+            "",
+            "127.0.0.1",
+            "https://127.0.0.1:9001",
+            "127.0.0.1:x",
+            "http:///p",
+            "1.2.3.4:5/a b",
+            ":9001",
+        ] {
             assert!(Endpoint::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

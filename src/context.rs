@@ -80,7 +80,9 @@ impl<'a> Context<'a> {
         if self.deadline == 0 {
             return Duration::MAX;
         }
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         Duration::from_millis(self.deadline).saturating_sub(now)
     }
 
@@ -91,11 +93,16 @@ impl<'a> Context<'a> {
         env_config: &'a Config,
     ) -> Option<Context<'a>> {
         let text = |i: usize| {
-            found[i].map(|s| s.of(inbox)).and_then(|v| std::str::from_utf8(v).ok()).filter(|v| !v.is_empty())
+            found[i]
+                .map(|s| s.of(inbox))
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .filter(|v| !v.is_empty())
         };
         Some(Context {
             request_id: text(0)?,
-            deadline: found[1].and_then(|s| wire::parse_decimal(s.of(inbox))).map_or(0, |d| d as u64),
+            deadline: found[1]
+                .and_then(|s| wire::parse_decimal(s.of(inbox)))
+                .map_or(0, |d| d as u64),
             invoked_function_arn: text(2).unwrap_or_default(),
             xray_trace_id: text(3),
             client_context: text(4),
@@ -147,7 +154,10 @@ impl Config {
         let mut get = |name| lookup(name).unwrap_or_default();
         Config {
             function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
-            memory: get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").trim().parse().unwrap_or(0),
+            memory: get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+                .trim()
+                .parse()
+                .unwrap_or(0),
             version: get("AWS_LAMBDA_FUNCTION_VERSION"),
             log_stream: get("AWS_LAMBDA_LOG_STREAM_NAME"),
             log_group: get("AWS_LAMBDA_LOG_GROUP_NAME"),
@@ -161,7 +171,9 @@ mod tests {
 
     fn context_of(head: &str, f: impl FnOnce(Option<Context<'_>>)) {
         let config = Config::default();
-        let parsed = wire::parse_head(head.as_bytes(), &NEXT_HEADERS).unwrap().unwrap();
+        let parsed = wire::parse_head(head.as_bytes(), &NEXT_HEADERS)
+            .unwrap()
+            .unwrap();
         f(Context::from_next(head.as_bytes(), &parsed.found, &config))
     }
 
@@ -176,7 +188,10 @@ mod tests {
             let ctx = ctx.unwrap();
             assert_eq!(ctx.request_id, "abc");
             assert_eq!(ctx.deadline, 1542409706888);
-            assert_eq!(ctx.invoked_function_arn, "arn:aws:lambda:us-east-1:1:function:f");
+            assert_eq!(
+                ctx.invoked_function_arn,
+                "arn:aws:lambda:us-east-1:1:function:f"
+            );
             assert_eq!(ctx.xray_trace_id, Some("Root=1-5;Parent=6;Sampled=1"));
             assert_eq!(ctx.client_context, Some("{\"custom\":{}}"));
             assert_eq!(ctx.identity, Some("{\"cognitoIdentityId\":\"i\"}"));
@@ -202,17 +217,29 @@ mod tests {
 
     #[test]
     fn no_request_id_means_no_context() {
-        context_of("HTTP/1.1 200 OK\r\nLambda-Runtime-Deadline-Ms: 1\r\n\r\n", |ctx| assert!(ctx.is_none()));
-        context_of("HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: \r\n\r\n", |ctx| assert!(ctx.is_none()));
+        context_of(
+            "HTTP/1.1 200 OK\r\nLambda-Runtime-Deadline-Ms: 1\r\n\r\n",
+            |ctx| assert!(ctx.is_none()),
+        );
+        context_of(
+            "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: \r\n\r\n",
+            |ctx| assert!(ctx.is_none()),
+        );
     }
 
     #[test]
     fn remaining_counts_down_to_the_deadline() {
         let config = Config::default();
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
         let ctx = Context::new("r", now + 60_000, &config);
         let left = ctx.remaining();
-        assert!(left > Duration::from_secs(50) && left <= Duration::from_secs(60), "{left:?}");
+        assert!(
+            left > Duration::from_secs(50) && left <= Duration::from_secs(60),
+            "{left:?}"
+        );
     }
 
     #[test]

@@ -42,7 +42,10 @@ impl Error {
     /// `Function.<Type>` (see [`Error::error_type`]).
     #[cold]
     pub fn new(error_type: impl Into<Cow<'static, str>>, message: impl fmt::Display) -> Error {
-        Error { error_type: error_type.into(), message: message.to_string() }
+        Error {
+            error_type: error_type.into(),
+            message: message.to_string(),
+        }
     }
 
     /// An error with `errorType` `"Error"` and the given message.
@@ -78,7 +81,10 @@ impl<E: std::error::Error> From<E> for Error {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
-        Error { error_type: short_type_name(std::any::type_name::<E>()), message }
+        Error {
+            error_type: short_type_name(std::any::type_name::<E>()),
+            message,
+        }
     }
 }
 
@@ -90,7 +96,10 @@ impl fmt::Display for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error").field("error_type", &self.error_type).field("message", &self.message).finish()
+        f.debug_struct("Error")
+            .field("error_type", &self.error_type)
+            .field("message", &self.message)
+            .finish()
     }
 }
 
@@ -116,7 +125,9 @@ pub(crate) fn short_type_name(full: &'static str) -> Cow<'static, str> {
 
 fn header_type(error_type: &str) -> Cow<'_, str> {
     let is_reason = |r: &str| {
-        r.len() > 1 && r.as_bytes()[0].is_ascii_uppercase() && r.bytes().all(|b| b.is_ascii_alphanumeric())
+        r.len() > 1
+            && r.as_bytes()[0].is_ascii_uppercase()
+            && r.bytes().all(|b| b.is_ascii_alphanumeric())
     };
     if let Some((category, reason)) = error_type.split_once('.') {
         if (category == "Runtime" || category == "Function") && is_reason(reason) {
@@ -164,9 +175,14 @@ pub(crate) fn push_json_string(out: &mut Vec<u8>, s: &str) {
             b'\n' => out.extend_from_slice(b"\\n"),
             b'\r' => out.extend_from_slice(b"\\r"),
             b'\t' => out.extend_from_slice(b"\\t"),
-            0..0x20 | 0x7f => {
-                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
-            }
+            0..0x20 | 0x7f => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]),
             _ => out.push(b),
         }
     }
@@ -215,7 +231,12 @@ mod tests {
         let cases: &[(Error, &str)] = &[
             (std::io::Error::other("x").into(), "Error"),
             ("x".parse::<u8>().unwrap_err().into(), "ParseIntError"),
-            (std::str::from_utf8(std::hint::black_box(&[0xffu8][..])).unwrap_err().into(), "Utf8Error"),
+            (
+                std::str::from_utf8(std::hint::black_box(&[0xffu8][..]))
+                    .unwrap_err()
+                    .into(),
+                "Utf8Error",
+            ),
             (MyError::Broken.into(), "MyError"),
             (Wrap(String::new()).into(), "Wrap<String>"),
             (Wrap(vec![1u8]).into(), "Wrap<Vec<u8>>"),
@@ -225,7 +246,10 @@ mod tests {
             assert_eq!(err.error_type(), *want);
         }
         assert_eq!(short_type_name("std::io::error::Error"), "Error");
-        assert_eq!(short_type_name("&alloc::boxed::Box<dyn core::error::Error>"), "&Box<dyn Error>");
+        assert_eq!(
+            short_type_name("&alloc::boxed::Box<dyn core::error::Error>"),
+            "&Box<dyn Error>"
+        );
     }
 
     #[test]
@@ -257,13 +281,48 @@ mod tests {
     #[test]
     fn error_json_is_escaped() {
         let cases: &[(&str, &str, &[&str], &str)] = &[
-            ("T", "plain", &[], r#"{"errorType":"T","errorMessage":"plain","stackTrace":[]}"#),
-            ("T", "say \"hi\"", &[], r#"{"errorType":"T","errorMessage":"say \"hi\"","stackTrace":[]}"#),
-            ("T", "a\\b", &[], r#"{"errorType":"T","errorMessage":"a\\b","stackTrace":[]}"#),
-            ("T", "l1\nl2\r\t", &[], r#"{"errorType":"T","errorMessage":"l1\nl2\r\t","stackTrace":[]}"#),
-            ("T", "\0\x01\x1f\x7f", &[], r#"{"errorType":"T","errorMessage":"\u0000\u0001\u001f\u007f","stackTrace":[]}"#),
-            ("T", "héllo ✓ 😀", &[], r#"{"errorType":"T","errorMessage":"héllo ✓ 😀","stackTrace":[]}"#),
-            ("T\"", "m", &["a.rs:1:2", "b\"c"], r#"{"errorType":"T\"","errorMessage":"m","stackTrace":["a.rs:1:2","b\"c"]}"#),
+            (
+                "T",
+                "plain",
+                &[],
+                r#"{"errorType":"T","errorMessage":"plain","stackTrace":[]}"#,
+            ),
+            (
+                "T",
+                "say \"hi\"",
+                &[],
+                r#"{"errorType":"T","errorMessage":"say \"hi\"","stackTrace":[]}"#,
+            ),
+            (
+                "T",
+                "a\\b",
+                &[],
+                r#"{"errorType":"T","errorMessage":"a\\b","stackTrace":[]}"#,
+            ),
+            (
+                "T",
+                "l1\nl2\r\t",
+                &[],
+                r#"{"errorType":"T","errorMessage":"l1\nl2\r\t","stackTrace":[]}"#,
+            ),
+            (
+                "T",
+                "\0\x01\x1f\x7f",
+                &[],
+                r#"{"errorType":"T","errorMessage":"\u0000\u0001\u001f\u007f","stackTrace":[]}"#,
+            ),
+            (
+                "T",
+                "héllo ✓ 😀",
+                &[],
+                r#"{"errorType":"T","errorMessage":"héllo ✓ 😀","stackTrace":[]}"#,
+            ),
+            (
+                "T\"",
+                "m",
+                &["a.rs:1:2", "b\"c"],
+                r#"{"errorType":"T\"","errorMessage":"m","stackTrace":["a.rs:1:2","b\"c"]}"#,
+            ),
         ];
         let mut out = Vec::new();
         for (ty, msg, stack, want) in cases {

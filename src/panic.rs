@@ -58,7 +58,12 @@ pub(crate) fn install() {
                 .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
                 .unwrap_or("Box<dyn Any>");
             let text = match info.location() {
-                Some(at) => format!("panicked at {}:{}:{}: {message}", at.file(), at.line(), at.column()),
+                Some(at) => format!(
+                    "panicked at {}:{}:{}: {message}",
+                    at.file(),
+                    at.line(),
+                    at.column()
+                ),
                 None => format!("panicked: {message}"),
             };
             #[cfg(panic = "abort")]
@@ -74,7 +79,10 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error>
     {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
             Ok(result) => result,
-            Err(_) => Err(Error::new(PANIC_TYPE, LAST.with(|l| l.borrow_mut().take()).unwrap_or_default())),
+            Err(_) => Err(Error::new(
+                PANIC_TYPE,
+                LAST.with(|l| l.borrow_mut().take()).unwrap_or_default(),
+            )),
         }
     }
     #[cfg(not(panic = "unwind"))]
@@ -86,7 +94,11 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error>
 /// Arms the abort-mode report for user code about to run on this thread: a panic is posted
 /// to the invocation's `/error`, or to `/init/error` when `request_id` is `None`. No-op with
 /// `panic = "unwind"`, where [`catch`] does the job.
-pub(crate) fn arm(endpoint: &crate::conn::Endpoint, request_id: Option<&[u8]>, invocation_id: Option<&[u8]>) {
+pub(crate) fn arm(
+    endpoint: &crate::conn::Endpoint,
+    request_id: Option<&[u8]>,
+    invocation_id: Option<&[u8]>,
+) {
     #[cfg(panic = "abort")]
     ARMED.with(|armed| {
         let mut r = armed.borrow_mut();
@@ -95,7 +107,8 @@ pub(crate) fn arm(endpoint: &crate::conn::Endpoint, request_id: Option<&[u8]>, i
         }
         r.init = request_id.is_none();
         r.request_id.clear();
-        r.request_id.extend_from_slice(request_id.unwrap_or_default());
+        r.request_id
+            .extend_from_slice(request_id.unwrap_or_default());
         match (invocation_id, &mut r.invocation_id) {
             (Some(new), Some(kept)) => {
                 kept.clear();
@@ -118,8 +131,12 @@ pub(crate) fn disarm() {
 #[cfg(panic = "abort")]
 fn report_before_abort(text: &str) {
     ARMED.with(|armed| {
-        let Ok(mut r) = armed.try_borrow_mut() else { return };
-        let Some(endpoint) = r.endpoint.as_ref().filter(|_| r.armed) else { return };
+        let Ok(mut r) = armed.try_borrow_mut() else {
+            return;
+        };
+        let Some(endpoint) = r.endpoint.as_ref().filter(|_| r.armed) else {
+            return;
+        };
         let error = Error::new(PANIC_TYPE, text);
         let mut body = Vec::new();
         crate::error::write_error_json(&mut body, error.error_type(), error.message(), &[]);

@@ -36,7 +36,9 @@ pub struct Fatal {
 impl Fatal {
     #[cold]
     fn new(parts: &[&str]) -> Fatal {
-        Fatal { message: parts.concat() }
+        Fatal {
+            message: parts.concat(),
+        }
     }
 
     /// What went wrong, in one line.
@@ -86,7 +88,12 @@ impl Runtime {
     fn with_config(api: &str, config: Option<Config>) -> Result<Runtime, Fatal> {
         let endpoint = Endpoint::parse(api)
             .map_err(|why| Fatal::new(&["AWS_LAMBDA_RUNTIME_API=", api, " is malformed: ", why]))?;
-        Ok(Runtime { conn: Connection::new(endpoint), config, head: Vec::new(), error_body: Vec::new() })
+        Ok(Runtime {
+            conn: Connection::new(endpoint),
+            config,
+            head: Vec::new(),
+            error_body: Vec::new(),
+        })
     }
 
     /// Serves one invocation: waits in `GET /next` (without a timeout: the environment may be
@@ -95,7 +102,8 @@ impl Runtime {
     pub fn step(&mut self, handler: &mut Handler<'_>) -> Result<(), Fatal> {
         self.head.clear();
         wire::begin_request_head(&mut self.head, "GET", &self.conn.endpoint().base_path);
-        self.head.extend_from_slice(b"/2018-06-01/runtime/invocation/next");
+        self.head
+            .extend_from_slice(b"/2018-06-01/runtime/invocation/next");
         wire::end_request_head(&mut self.head, &self.conn.endpoint().host, &[], None);
         let next = match self.conn.exchange(&self.head, &[], &NEXT_HEADERS) {
             Ok(next) => next,
@@ -103,11 +111,17 @@ impl Runtime {
         };
         let inbox = self.conn.inbox();
         if !(200..300).contains(&next.status) {
-            return Err(status_fatal("GET /next", next.status, next.body.map(|b| b.of(inbox))));
+            return Err(status_fatal(
+                "GET /next",
+                next.status,
+                next.body.map(|b| b.of(inbox)),
+            ));
         }
         let config = self.config.get_or_insert_with(Config::from_env);
         let Some(ctx) = Context::from_next(inbox, &next.found, config) else {
-            warn(&["GET /next answered without a Lambda-Runtime-Aws-Request-Id header; the event cannot be answered"]);
+            warn(&[
+                "GET /next answered without a Lambda-Runtime-Aws-Request-Id header; the event cannot be answered",
+            ]);
             return Ok(());
         };
         sys::set_trace_id(ctx.xray_trace_id);
@@ -121,33 +135,68 @@ impl Runtime {
                 panic::disarm();
                 outcome
             }
-            Err(e) => Err(Error::new(INVALID_EVENT, format!("the event could not be read: {e}"))),
+            Err(e) => Err(Error::new(
+                INVALID_EVENT,
+                format!("the event could not be read: {e}"),
+            )),
         };
         let body: &[u8] = match &outcome {
             Ok(response) => {
-                write_post_head(&mut self.head, endpoint, Some(ctx.request_id.as_bytes()), invocation_id, None, response.len());
+                write_post_head(
+                    &mut self.head,
+                    endpoint,
+                    Some(ctx.request_id.as_bytes()),
+                    invocation_id,
+                    None,
+                    response.len(),
+                );
                 response
             }
             Err(error) => {
-                write_error_json(&mut self.error_body, error.error_type(), error.message(), &[]);
+                write_error_json(
+                    &mut self.error_body,
+                    error.error_type(),
+                    error.message(),
+                    &[],
+                );
                 let ty = error.header_type();
-                write_post_head(&mut self.head, endpoint, Some(ctx.request_id.as_bytes()), invocation_id, Some(&ty), self.error_body.len());
+                write_post_head(
+                    &mut self.head,
+                    endpoint,
+                    Some(ctx.request_id.as_bytes()),
+                    invocation_id,
+                    Some(&ty),
+                    self.error_body.len(),
+                );
                 &self.error_body
             }
         };
-        let what = if outcome.is_ok() { "POST /response" } else { "POST /error" };
+        let what = if outcome.is_ok() {
+            "POST /response"
+        } else {
+            "POST /error"
+        };
         match self.conn.exchange(&self.head, body, &[]) {
             Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
-            Ok(answer) if answer.status >= 500 => {
-                Err(status_fatal(what, answer.status, answer.body.map(|b| b.of(self.conn.inbox()))))
-            }
+            Ok(answer) if answer.status >= 500 => Err(status_fatal(
+                what,
+                answer.status,
+                answer.body.map(|b| b.of(self.conn.inbox())),
+            )),
             Ok(answer) => {
-                let rejected = status_fatal(what, answer.status, answer.body.map(|b| b.of(self.conn.inbox())));
+                let rejected = status_fatal(
+                    what,
+                    answer.status,
+                    answer.body.map(|b| b.of(self.conn.inbox())),
+                );
                 warn(&[rejected.message(), "; serving the next event"]);
                 Ok(())
             }
             Err(e) => {
-                warn(&[exchange_fatal(what, &e).message(), "; serving the next event"]);
+                warn(&[
+                    exchange_fatal(what, &e).message(),
+                    "; serving the next event",
+                ]);
                 Ok(())
             }
         }
@@ -156,11 +205,27 @@ impl Runtime {
     /// Posts `error` to `/init/error`. The caller should then exit: the service answers every
     /// later `/next` with 403.
     pub fn send_init_error(&mut self, error: &Error) -> Result<(), Fatal> {
-        write_error_json(&mut self.error_body, error.error_type(), error.message(), &[]);
-        write_post_head(&mut self.head, self.conn.endpoint(), None, None, Some(&error.header_type()), self.error_body.len());
+        write_error_json(
+            &mut self.error_body,
+            error.error_type(),
+            error.message(),
+            &[],
+        );
+        write_post_head(
+            &mut self.head,
+            self.conn.endpoint(),
+            None,
+            None,
+            Some(&error.header_type()),
+            self.error_body.len(),
+        );
         match self.conn.exchange(&self.head, &self.error_body, &[]) {
             Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
-            Ok(answer) => Err(status_fatal("POST /init/error", answer.status, answer.body.map(|b| b.of(self.conn.inbox())))),
+            Ok(answer) => Err(status_fatal(
+                "POST /init/error",
+                answer.status,
+                answer.body.map(|b| b.of(self.conn.inbox())),
+            )),
             Err(e) => Err(exchange_fatal("POST /init/error", &e)),
         }
     }
@@ -198,7 +263,11 @@ pub(crate) fn write_post_head(
         Some(id) => {
             out.extend_from_slice(b"invocation/");
             wire::push_path_segment(out, id);
-            out.extend_from_slice(if error_type.is_some() { b"/error" } else { b"/response" });
+            out.extend_from_slice(if error_type.is_some() {
+                b"/error"
+            } else {
+                b"/response"
+            });
         }
         None => out.extend_from_slice(b"init/error"),
     }
@@ -227,7 +296,13 @@ fn status_fatal(what: &str, status: u16, body: Result<&[u8], wire::WireError>) -
     wire::push_decimal(&mut code, usize::from(status));
     let body = body.unwrap_or_default();
     let excerpt = String::from_utf8_lossy(&body[..body.len().min(300)]);
-    Fatal::new(&[what, " answered ", &String::from_utf8_lossy(&code), ": ", excerpt.trim()])
+    Fatal::new(&[
+        what,
+        " answered ",
+        &String::from_utf8_lossy(&code),
+        ": ",
+        excerpt.trim(),
+    ])
 }
 
 /// One diagnostic line on stderr, written at once: `lambda-lite: <parts>`.
@@ -306,6 +381,8 @@ where
         }
         Ok(())
     });
-    let Some(mut state) = state else { exit_fatal(&Fatal::new(&["init produced no state"])) };
+    let Some(mut state) = state else {
+        exit_fatal(&Fatal::new(&["init produced no state"]))
+    };
     serve(runtime, &mut |event, ctx| handler(&mut state, event, ctx))
 }

@@ -114,7 +114,9 @@ pub(crate) fn parse_head<const K: usize>(
     let mut resp = httparse::Response::new(&mut headers);
     let len = match resp.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(WireError::HeadTooLarge),
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+            return Err(WireError::HeadTooLarge);
+        }
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => return Err(WireError::TooManyHeaders),
         Err(_) => return Err(WireError::BadHead),
@@ -137,7 +139,12 @@ pub(crate) fn parse_head<const K: usize>(
             content_length = Some(n);
         } else if name.eq_ignore_ascii_case(header::TRANSFER_ENCODING) {
             // The last coding decides; anything but chunked leaves us unable to frame the body.
-            let last = h.value.rsplit(|&b| b == b',').next().map(trim).unwrap_or_default();
+            let last = h
+                .value
+                .rsplit(|&b| b == b',')
+                .next()
+                .map(trim)
+                .unwrap_or_default();
             chunked = Some(last.eq_ignore_ascii_case(b"chunked"));
         } else if name.eq_ignore_ascii_case(header::CONNECTION) {
             let v = trim(h.value);
@@ -149,7 +156,10 @@ pub(crate) fn parse_head<const K: usize>(
         }
         if let Some(i) = wanted.iter().position(|w| name.eq_ignore_ascii_case(w)) {
             let start = h.value.as_ptr() as usize - buf.as_ptr() as usize;
-            found[i] = Some(Span { start, end: start + h.value.len() });
+            found[i] = Some(Span {
+                start,
+                end: start + h.value.len(),
+            });
         }
     }
     let framing = if status < 200 || status == 204 || status == 304 {
@@ -165,7 +175,13 @@ pub(crate) fn parse_head<const K: usize>(
     if framing == Framing::UntilClose {
         close = true;
     }
-    Ok(Some(Head { status, len, framing, close, found }))
+    Ok(Some(Head {
+        status,
+        len,
+        framing,
+        close,
+        found,
+    }))
 }
 
 fn trim(v: &[u8]) -> &[u8] {
@@ -220,13 +236,19 @@ impl ChunkedDecoder {
             match self.state {
                 ChunkState::Done => return Ok(true),
                 ChunkState::Size => {
-                    let Some(line) = take_line(buf, read)? else { return Ok(false) };
+                    let Some(line) = take_line(buf, read)? else {
+                        return Ok(false);
+                    };
                     let size = parse_chunk_size(line)?;
                     if size > MAX_BODY - self.body_len {
                         return Err(WireError::BodyTooLarge);
                     }
                     self.body_len += size;
-                    self.state = if size == 0 { ChunkState::Trailer } else { ChunkState::Data(size) };
+                    self.state = if size == 0 {
+                        ChunkState::Trailer
+                    } else {
+                        ChunkState::Data(size)
+                    };
                 }
                 ChunkState::Data(left) => {
                     let take = left.min(buf.len() - *read);
@@ -236,18 +258,25 @@ impl ChunkedDecoder {
                     buf.copy_within(*read..*read + take, *write);
                     *read += take;
                     *write += take;
-                    self.state =
-                        if take == left { ChunkState::DataEnd } else { ChunkState::Data(left - take) };
+                    self.state = if take == left {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data(left - take)
+                    };
                 }
                 ChunkState::DataEnd => {
-                    let Some(line) = take_line(buf, read)? else { return Ok(false) };
+                    let Some(line) = take_line(buf, read)? else {
+                        return Ok(false);
+                    };
                     if !line.is_empty() {
                         return Err(WireError::BadChunk);
                     }
                     self.state = ChunkState::Size;
                 }
                 ChunkState::Trailer => {
-                    let Some(line) = take_line(buf, read)? else { return Ok(false) };
+                    let Some(line) = take_line(buf, read)? else {
+                        return Ok(false);
+                    };
                     if line.is_empty() {
                         self.state = ChunkState::Done;
                     } else {
@@ -274,7 +303,11 @@ impl ChunkedDecoder {
 fn take_line<'b>(buf: &'b [u8], read: &mut usize) -> Result<Option<&'b [u8]>, WireError> {
     let rest = &buf[*read..];
     let Some(nl) = rest.iter().take(MAX_LINE + 2).position(|&b| b == b'\n') else {
-        return if rest.len() > MAX_LINE + 1 { Err(WireError::LineTooLong) } else { Ok(None) };
+        return if rest.len() > MAX_LINE + 1 {
+            Err(WireError::LineTooLong)
+        } else {
+            Ok(None)
+        };
     };
     *read += nl + 1;
     let line = &rest[..nl];
@@ -294,7 +327,10 @@ fn parse_chunk_size(line: &[u8]) -> Result<usize, WireError> {
     let mut size = 0usize;
     for &b in &line[..digits] {
         let d = (b as char).to_digit(16).unwrap_or(0) as usize;
-        size = size.checked_mul(16).and_then(|s| s.checked_add(d)).ok_or(WireError::BodyTooLarge)?;
+        size = size
+            .checked_mul(16)
+            .and_then(|s| s.checked_add(d))
+            .ok_or(WireError::BodyTooLarge)?;
         if size > MAX_BODY {
             return Err(WireError::BodyTooLarge);
         }
@@ -313,10 +349,22 @@ pub(crate) fn begin_request_head(out: &mut Vec<u8>, method: &str, base_path: &st
 /// Ends a request head: protocol, `Host`, `User-Agent`, the `extra` headers, and
 /// `Content-Length` when `content_length` is given (a body of unknown length would pass
 /// `Transfer-Encoding: chunked` in `extra` instead).
-pub(crate) fn end_request_head(out: &mut Vec<u8>, host: &str, extra: &[(&str, &[u8])], content_length: Option<usize>) {
+pub(crate) fn end_request_head(
+    out: &mut Vec<u8>,
+    host: &str,
+    extra: &[(&str, &[u8])],
+    content_length: Option<usize>,
+) {
     out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
     out.extend_from_slice(host.as_bytes());
-    out.extend_from_slice(concat!("\r\nuser-agent: lambda-lite/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes());
+    out.extend_from_slice(
+        concat!(
+            "\r\nuser-agent: lambda-lite/",
+            env!("CARGO_PKG_VERSION"),
+            "\r\n"
+        )
+        .as_bytes(),
+    );
     for (name, value) in extra {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");

@@ -1,9 +1,10 @@
 //! Handler errors and panics become one `/error` post each, and the loop goes on.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
 mod support;
-use lambda_lite::{Context, Error};
+use lambda_lite::Error;
 use support::*;
 
-fn one_error(handler: &mut dyn FnMut(&[u8], &Context) -> lambda_lite::Result<Vec<u8>>) -> (Recorded, serde_json::Value) {
+fn one_error(handler: &mut lambda_lite::Handler<'_>) -> (Recorded, serde_json::Value) {
     let api = FakeApi::start();
     api.push_event(event("r1", "7x"));
     api.push_event(event("r2", "after"));
@@ -23,9 +24,15 @@ fn converted_error_posts_short_type_and_header() {
         Ok(n.to_string().into_bytes())
     });
     assert_eq!(post.path, "/2018-06-01/runtime/invocation/r1/error");
-    assert_eq!(post.header("lambda-runtime-function-error-type"), Some("Function.ParseIntError"));
+    assert_eq!(
+        post.header("lambda-runtime-function-error-type"),
+        Some("Function.ParseIntError")
+    );
     assert_eq!(post.header("content-type"), Some("application/json"));
-    assert_eq!(json, serde_json::json!({"errorType": "ParseIntError", "errorMessage": "invalid digit found in string", "stackTrace": []}));
+    assert_eq!(
+        json,
+        serde_json::json!({"errorType": "ParseIntError", "errorMessage": "invalid digit found in string", "stackTrace": []})
+    );
 }
 
 #[test]
@@ -39,7 +46,10 @@ fn error_message_with_quotes_newlines_and_control_bytes_is_valid_json() {
 #[test]
 fn category_reason_error_type_is_kept_as_the_header() {
     let (post, json) = one_error(&mut |_, _| Err(Error::new("Runtime.ConfigInvalid", "no table")));
-    assert_eq!(post.header("lambda-runtime-function-error-type"), Some("Runtime.ConfigInvalid"));
+    assert_eq!(
+        post.header("lambda-runtime-function-error-type"),
+        Some("Runtime.ConfigInvalid")
+    );
     assert_eq!(json["errorType"], "Runtime.ConfigInvalid");
 }
 
@@ -47,10 +57,16 @@ fn category_reason_error_type_is_kept_as_the_header() {
 #[test]
 fn panic_is_posted_with_message_and_location_then_the_next_event_is_served() {
     let (post, json) = one_error(&mut |_, _| panic!("kaboom {}", 42));
-    assert_eq!(post.header("lambda-runtime-function-error-type"), Some("Runtime.HandlerPanic"));
+    assert_eq!(
+        post.header("lambda-runtime-function-error-type"),
+        Some("Runtime.HandlerPanic")
+    );
     assert_eq!(json["errorType"], "Runtime.HandlerPanic");
     let msg = json["errorMessage"].as_str().unwrap();
-    assert!(msg.starts_with("panicked at tests/errors.rs:") && msg.ends_with(": kaboom 42"), "{msg}");
+    assert!(
+        msg.starts_with("panicked at tests/errors.rs:") && msg.ends_with(": kaboom 42"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -66,6 +82,11 @@ fn closures_with_state_work_as_handlers() {
         })
         .unwrap();
     }
-    let bodies: Vec<_> = api.wait_for(6).iter().filter(|r| r.method == "POST").map(|r| r.body_str().to_owned()).collect();
+    let bodies: Vec<_> = api
+        .wait_for(6)
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.body_str().to_owned())
+        .collect();
     assert_eq!(bodies, ["1", "2", "3"]);
 }

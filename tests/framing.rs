@@ -1,4 +1,5 @@
 //! Event bodies arrive intact whatever the framing and however the bytes are cut.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
 mod support;
 use support::*;
 
@@ -43,7 +44,10 @@ fn chunked_event_with_one_chunk_is_decoded() {
 #[test]
 fn chunked_event_with_many_chunks_extensions_and_trailers_is_decoded() {
     let body = pseudo_random(10_000, 2);
-    let post = round_trip(event("r1", body.clone()).framing(Framing::Chunked { chunk: 777, fancy: true }));
+    let post = round_trip(event("r1", body.clone()).framing(Framing::Chunked {
+        chunk: 777,
+        fancy: true,
+    }));
     assert_eq!(post.body, body);
 }
 
@@ -53,7 +57,12 @@ fn one_byte_writes_are_reassembled() {
     assert_eq!(post.body_str(), "tiny");
     let body = pseudo_random(3000, 3);
     let post = round_trip(
-        event("r2", body.clone()).framing(Framing::Chunked { chunk: 100, fancy: true }).delivery(Delivery::ByteAtATime),
+        event("r2", body.clone())
+            .framing(Framing::Chunked {
+                chunk: 100,
+                fancy: true,
+            })
+            .delivery(Delivery::ByteAtATime),
     );
     assert_eq!(post.body, body);
 }
@@ -62,8 +71,19 @@ fn one_byte_writes_are_reassembled() {
 fn ragged_writes_are_reassembled() {
     for seed in 1..5 {
         let body = pseudo_random(50_000, seed);
-        let framing = if seed % 2 == 0 { Framing::Length } else { Framing::Chunked { chunk: 4096, fancy: seed == 3 } };
-        let post = round_trip(event("r", body.clone()).framing(framing).delivery(Delivery::Ragged(seed)));
+        let framing = if seed % 2 == 0 {
+            Framing::Length
+        } else {
+            Framing::Chunked {
+                chunk: 4096,
+                fancy: seed == 3,
+            }
+        };
+        let post = round_trip(
+            event("r", body.clone())
+                .framing(framing)
+                .delivery(Delivery::Ragged(seed)),
+        );
         assert_eq!(post.body, body, "seed {seed}");
     }
 }
@@ -92,15 +112,23 @@ fn body_until_close_is_read_and_the_connection_replaced() {
 fn header_names_match_in_any_case() {
     let api = FakeApi::start();
     api.push_event(
-        Response::new(200, "x").header("LAMBDA-RUNTIME-AWS-REQUEST-ID", "upper").header("lambda-runtime-deadline-ms", "1"),
+        Response::new(200, "x")
+            .header("LAMBDA-RUNTIME-AWS-REQUEST-ID", "upper")
+            .header("lambda-runtime-deadline-ms", "1"),
     );
     api.push_event(Response::new(200, "y").header("lAmBdA-RuNtImE-aWs-ReQuEsT-iD", "mixed"));
     let mut rt = runtime(&api);
     rt.step(&mut echo).unwrap();
     rt.step(&mut echo).unwrap();
     let reqs = api.wait_for(4);
-    assert_eq!(reqs[1].path, "/2018-06-01/runtime/invocation/upper/response");
-    assert_eq!(reqs[3].path, "/2018-06-01/runtime/invocation/mixed/response");
+    assert_eq!(
+        reqs[1].path,
+        "/2018-06-01/runtime/invocation/upper/response"
+    );
+    assert_eq!(
+        reqs[3].path,
+        "/2018-06-01/runtime/invocation/mixed/response"
+    );
 }
 
 #[test]
@@ -119,7 +147,12 @@ fn oversized_event_is_answered_with_an_error_and_the_next_is_served() {
     assert_eq!(reqs[1].path, "/2018-06-01/runtime/invocation/huge/error");
     let err: serde_json::Value = serde_json::from_slice(&reqs[1].body).unwrap();
     assert_eq!(err["errorType"], "Runtime.InvalidEvent");
-    assert!(err["errorMessage"].as_str().unwrap().contains("larger than 8 MiB"));
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 8 MiB")
+    );
     assert_eq!(reqs[3].body_str(), "fine");
 }
 
@@ -133,5 +166,9 @@ fn truncated_event_is_answered_with_an_error() {
     runtime(&api).step(&mut echo).unwrap();
     let reqs = api.wait_for(2);
     assert_eq!(reqs[1].path, "/2018-06-01/runtime/invocation/cut/error");
-    assert!(reqs[1].body_str().contains("closed in the middle of the body"));
+    assert!(
+        reqs[1]
+            .body_str()
+            .contains("closed in the middle of the body")
+    );
 }

@@ -1,5 +1,6 @@
 //! What one invocation sees and sends: context fields, trace variable, invocation id, paths
 //! and request headers.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
 mod support;
 use lambda_lite::Context;
 use support::*;
@@ -10,8 +11,14 @@ fn context_fields_come_from_the_next_headers() {
     api.push_event(
         event("req-7", "{}")
             .header("Lambda-Runtime-Trace-Id", "Root=1-abc;Parent=def;Sampled=1")
-            .header("Lambda-Runtime-Client-Context", r#"{"client":{"app_title":"t"},"custom":{"k":"v"}}"#)
-            .header("Lambda-Runtime-Cognito-Identity", r#"{"cognitoIdentityId":"id","cognitoIdentityPoolId":"pool"}"#)
+            .header(
+                "Lambda-Runtime-Client-Context",
+                r#"{"client":{"app_title":"t"},"custom":{"k":"v"}}"#,
+            )
+            .header(
+                "Lambda-Runtime-Cognito-Identity",
+                r#"{"cognitoIdentityId":"id","cognitoIdentityPoolId":"pool"}"#,
+            )
             .header("Lambda-Runtime-Aws-Tenant-Id", "tenant-a"),
     );
     let mut seen = String::new();
@@ -59,14 +66,24 @@ fn malformed_optional_headers_never_cost_the_invocation() {
 #[test]
 fn trace_variable_is_set_then_cleared() {
     let api = FakeApi::start();
-    api.push_event(event("r1", "").header("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"));
+    api.push_event(event("r1", "").header(
+        "Lambda-Runtime-Trace-Id",
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
+    ));
     api.push_event(event("r2", ""));
-    let mut handler = |_: &[u8], _: &Context| Ok(std::env::var("_X_AMZN_TRACE_ID").unwrap_or("<unset>".into()).into_bytes());
+    let mut handler = |_: &[u8], _: &Context| {
+        Ok(std::env::var("_X_AMZN_TRACE_ID")
+            .unwrap_or("<unset>".into())
+            .into_bytes())
+    };
     let mut rt = runtime(&api);
     rt.step(&mut handler).unwrap();
     rt.step(&mut handler).unwrap();
     let reqs = api.wait_for(4);
-    assert_eq!(reqs[1].body_str(), "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1");
+    assert_eq!(
+        reqs[1].body_str(),
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+    );
     assert_eq!(reqs[3].body_str(), "<unset>");
 }
 
@@ -78,7 +95,11 @@ fn invocation_id_is_echoed_and_never_invented() {
     api.push_event(event("r3", "ok"));
     api.push_event(event("r4", "fail"));
     let mut handler = |e: &[u8], _: &Context| {
-        if e == b"fail" { Err(lambda_lite::Error::msg("failed")) } else { Ok(e.to_vec()) }
+        if e == b"fail" {
+            Err(lambda_lite::Error::msg("failed"))
+        } else {
+            Ok(e.to_vec())
+        }
     };
     let mut rt = runtime(&api);
     for _ in 0..4 {
@@ -86,9 +107,15 @@ fn invocation_id_is_echoed_and_never_invented() {
     }
     let reqs = api.wait_for(8);
     assert_eq!(reqs[1].path, "/2018-06-01/runtime/invocation/r1/response");
-    assert_eq!(reqs[1].header("lambda-runtime-invocation-id"), Some("f0a7c1e2-nonce"));
+    assert_eq!(
+        reqs[1].header("lambda-runtime-invocation-id"),
+        Some("f0a7c1e2-nonce")
+    );
     assert_eq!(reqs[3].path, "/2018-06-01/runtime/invocation/r2/error");
-    assert_eq!(reqs[3].header("lambda-runtime-invocation-id"), Some("second-nonce"));
+    assert_eq!(
+        reqs[3].header("lambda-runtime-invocation-id"),
+        Some("second-nonce")
+    );
     assert_eq!(reqs[5].header("lambda-runtime-invocation-id"), None);
     assert_eq!(reqs[7].header("lambda-runtime-invocation-id"), None);
 }
@@ -113,10 +140,16 @@ fn emulator_style_address_with_base_path_is_used() {
     let api = FakeApi::start();
     api.push_event(event("r1", "x"));
     let url = format!("http://{}/.rt", api.address());
-    lambda_lite::Runtime::new(&url, Default::default()).unwrap().step(&mut echo).unwrap();
+    lambda_lite::Runtime::new(&url, Default::default())
+        .unwrap()
+        .step(&mut echo)
+        .unwrap();
     let reqs = api.wait_for(2);
     assert_eq!(reqs[0].path, "/.rt/2018-06-01/runtime/invocation/next");
-    assert_eq!(reqs[1].path, "/.rt/2018-06-01/runtime/invocation/r1/response");
+    assert_eq!(
+        reqs[1].path,
+        "/.rt/2018-06-01/runtime/invocation/r1/response"
+    );
 }
 
 #[test]
@@ -124,7 +157,10 @@ fn localhost_name_is_accepted() {
     let api = FakeApi::start();
     api.push_event(event("r1", "x"));
     let port = api.address().rsplit(':').next().unwrap().to_owned();
-    lambda_lite::Runtime::new(&format!("localhost:{port}"), Default::default()).unwrap().step(&mut echo).unwrap();
+    lambda_lite::Runtime::new(&format!("localhost:{port}"), Default::default())
+        .unwrap()
+        .step(&mut echo)
+        .unwrap();
     assert_eq!(api.wait_for(2)[1].body_str(), "x");
 }
 
@@ -133,13 +169,18 @@ fn request_id_is_percent_encoded_in_the_path() {
     let api = FakeApi::start();
     api.push_event(event("a/b?c d", "x"));
     runtime(&api).step(&mut echo).unwrap();
-    assert_eq!(api.wait_for(2)[1].path, "/2018-06-01/runtime/invocation/a%2Fb%3Fc%20d/response");
+    assert_eq!(
+        api.wait_for(2)[1].path,
+        "/2018-06-01/runtime/invocation/a%2Fb%3Fc%20d/response"
+    );
 }
 
 #[test]
 fn malformed_runtime_api_is_refused_clearly() {
     for bad in ["", "9001", "https://127.0.0.1:9001", "127.0.0.1:port"] {
-        let err = lambda_lite::Runtime::new(bad, Default::default()).err().expect(bad);
+        let err = lambda_lite::Runtime::new(bad, Default::default())
+            .err()
+            .expect(bad);
         assert!(err.message().contains("AWS_LAMBDA_RUNTIME_API"), "{err}");
     }
 }

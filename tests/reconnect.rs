@@ -1,5 +1,6 @@
 //! The reconnect rule: a dead kept connection is replaced once and the request resent; a
 //! request whose response had started is never resent.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
 mod support;
 use support::*;
 
@@ -43,7 +44,9 @@ fn second_failure_in_a_row_is_fatal_on_next() {
 #[test]
 fn started_response_is_never_resent() {
     let api = FakeApi::start();
-    api.push(Reply::Partial(b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws".to_vec()));
+    api.push(Reply::Partial(
+        b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws".to_vec(),
+    ));
     let err = runtime(&api).step(&mut echo).unwrap_err();
     assert!(err.message().starts_with("GET /next failed"), "{err}");
     assert_eq!(api.requests().len(), 1);
@@ -59,14 +62,29 @@ fn post_cut_mid_response_is_not_resent_and_the_loop_goes_on() {
     rt.step(&mut echo).unwrap();
     rt.step(&mut echo).unwrap();
     let reqs = api.wait_for(4);
-    let posts: Vec<_> = reqs.iter().filter(|r| r.method == "POST").map(|r| r.path.as_str()).collect();
-    assert_eq!(posts, ["/2018-06-01/runtime/invocation/r1/response", "/2018-06-01/runtime/invocation/r2/response"]);
+    let posts: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(
+        posts,
+        [
+            "/2018-06-01/runtime/invocation/r1/response",
+            "/2018-06-01/runtime/invocation/r2/response"
+        ]
+    );
 }
 
 #[test]
 fn connection_close_header_is_honoured_without_a_failed_write() {
     let api = FakeApi::start();
-    api.push(event("r1", "x").header("Connection", "close").close_after().reply());
+    api.push(
+        event("r1", "x")
+            .header("Connection", "close")
+            .close_after()
+            .reply(),
+    );
     api.push(accepted());
     runtime(&api).step(&mut echo).unwrap();
     let reqs = api.wait_for(2);
@@ -88,7 +106,10 @@ fn one_connection_serves_many_invocations() {
 
 #[test]
 fn unreachable_api_is_fatal() {
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let mut rt = lambda_lite::Runtime::new(&addr.to_string(), Default::default()).unwrap();
     let err = rt.step(&mut echo).unwrap_err();
     assert!(err.message().starts_with("GET /next failed"), "{err}");

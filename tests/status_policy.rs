@@ -1,4 +1,5 @@
 //! What the runtime does with each status of each endpoint.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
 mod support;
 use support::*;
 
@@ -12,7 +13,10 @@ fn next_status(status: u16) -> Result<(), lambda_lite::Fatal> {
 fn next_500_403_and_404_are_fatal() {
     for status in [500, 403, 404] {
         let err = next_status(status).unwrap_err();
-        assert!(err.message().contains(&format!("answered {status}")), "{err}");
+        assert!(
+            err.message().contains(&format!("answered {status}")),
+            "{err}"
+        );
         assert!(err.message().contains("errorMessage"), "body quoted: {err}");
     }
 }
@@ -32,7 +36,11 @@ fn post_status(status: u16, fail: bool) -> (Result<(), lambda_lite::Fatal>, Fake
     api.push(event("r1", "x").reply());
     api.push(Response::new(status, r#"{"errorType":"InvokeTimeout"}"#).reply());
     let mut handler = |e: &[u8], _: &lambda_lite::Context| {
-        if fail { Err(lambda_lite::Error::msg("no")) } else { Ok(e.to_vec()) }
+        if fail {
+            Err(lambda_lite::Error::msg("no"))
+        } else {
+            Ok(e.to_vec())
+        }
     };
     let result = runtime(&api).step(&mut handler);
     (result, api)
@@ -43,7 +51,11 @@ fn post_500_is_fatal_on_response_and_on_error() {
     for fail in [false, true] {
         let (result, _api) = post_status(500, fail);
         let err = result.unwrap_err();
-        let what = if fail { "POST /error answered 500" } else { "POST /response answered 500" };
+        let what = if fail {
+            "POST /error answered 500"
+        } else {
+            "POST /response answered 500"
+        };
         assert!(err.message().starts_with(what), "{err}");
     }
 }
@@ -86,5 +98,8 @@ fn malformed_head_on_next_is_fatal() {
     let api = FakeApi::start();
     api.push(Reply::Partial(b"SSH-2.0-nope\r\n\r\n".to_vec()));
     let err = runtime(&api).step(&mut echo).unwrap_err();
-    assert!(err.message().contains("malformed HTTP response head"), "{err}");
+    assert!(
+        err.message().contains("malformed HTTP response head"),
+        "{err}"
+    );
 }

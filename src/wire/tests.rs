@@ -1,10 +1,15 @@
 use super::*;
 
+/// Status, decoded body and request id of a whole response, or `None` while incomplete.
+type Decoded = Result<Option<(u16, Vec<u8>, Option<Vec<u8>>)>, WireError>;
+
 const WANTED: [&str; 2] = [header::REQUEST_ID, header::TRACE_ID];
 
 /// Decodes a whole response held in `raw` the way `conn.rs` does, in one pass.
-fn decode_all(raw: &[u8]) -> Result<Option<(u16, Vec<u8>, Option<Vec<u8>>)>, WireError> {
-    let Some(head) = parse_head(raw, &WANTED)? else { return Ok(None) };
+fn decode_all(raw: &[u8]) -> Decoded {
+    let Some(head) = parse_head(raw, &WANTED)? else {
+        return Ok(None);
+    };
     let id = head.found[0].map(|s| s.of(raw).to_vec());
     let body = match head.framing {
         Framing::Length(n) if n > MAX_BODY => return Err(WireError::BodyTooLarge),
@@ -24,7 +29,7 @@ fn decode_all(raw: &[u8]) -> Result<Option<(u16, Vec<u8>, Option<Vec<u8>>)>, Wir
 }
 
 /// Feeds `raw` to the decoder in the pieces given by `cuts`, compacting as `conn.rs` does.
-fn decode_in_pieces(raw: &[u8], cuts: &[usize]) -> Result<Option<(u16, Vec<u8>, Option<Vec<u8>>)>, WireError> {
+fn decode_in_pieces(raw: &[u8], cuts: &[usize]) -> Decoded {
     let mut buf: Vec<u8> = Vec::new();
     let mut fed = 0;
     let mut ends: Vec<usize> = cuts.iter().copied().filter(|&c| c < raw.len()).collect();
@@ -34,7 +39,9 @@ fn decode_in_pieces(raw: &[u8], cuts: &[usize]) -> Result<Option<(u16, Vec<u8>, 
         if let Some(h) = parse_head(&buf, &WANTED)? {
             break h;
         }
-        let Some(end) = ends.next() else { return Ok(None) };
+        let Some(end) = ends.next() else {
+            return Ok(None);
+        };
         buf.extend_from_slice(&raw[fed..end.max(fed)]);
         fed = end.max(fed);
     };
@@ -43,7 +50,8 @@ fn decode_in_pieces(raw: &[u8], cuts: &[usize]) -> Result<Option<(u16, Vec<u8>, 
         Framing::Length(n) if n > MAX_BODY => Err(WireError::BodyTooLarge),
         Framing::Length(n) => {
             buf.extend_from_slice(&raw[fed..]);
-            Ok((buf.len() >= head.len + n).then(|| (head.status, buf[head.len..head.len + n].to_vec(), id)))
+            Ok((buf.len() >= head.len + n)
+                .then(|| (head.status, buf[head.len..head.len + n].to_vec(), id)))
         }
         Framing::UntilClose => {
             buf.extend_from_slice(&raw[fed..]);
@@ -59,7 +67,9 @@ fn decode_in_pieces(raw: &[u8], cuts: &[usize]) -> Result<Option<(u16, Vec<u8>, 
                 buf.copy_within(read.., write);
                 buf.truncate(buf.len() - (read - write));
                 read = write;
-                let Some(end) = ends.next() else { return Ok(None) };
+                let Some(end) = ends.next() else {
+                    return Ok(None);
+                };
                 buf.extend_from_slice(&raw[fed..end.max(fed)]);
                 fed = end.max(fed);
             }
@@ -67,7 +77,11 @@ fn decode_in_pieces(raw: &[u8], cuts: &[usize]) -> Result<Option<(u16, Vec<u8>, 
     }
 }
 
-type Case = (&'static str, &'static str, Result<Option<(u16, &'static str, Option<&'static str>)>, WireError>);
+type Case = (
+    &'static str,
+    &'static str,
+    Result<Option<(u16, &'static str, Option<&'static str>)>, WireError>,
+);
 
 const CASES: &[Case] = &[
     (
@@ -75,7 +89,11 @@ const CASES: &[Case] = &[
         "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r1\r\nContent-Length: 5\r\n\r\nhello",
         Ok(Some((200, "hello", Some("r1")))),
     ),
-    ("zero length", "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n", Ok(Some((202, "", None)))),
+    (
+        "zero length",
+        "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
+        Ok(Some((202, "", None))),
+    ),
     (
         "mixed-case names",
         "HTTP/1.1 200 OK\r\nlAmBdA-rUnTiMe-AwS-rEqUeSt-Id: r2\r\ncontent-LENGTH: 2\r\n\r\nhi",
@@ -111,36 +129,126 @@ const CASES: &[Case] = &[
         "HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
         Ok(Some((200, "ok", None))),
     ),
-    ("two equal content-lengths", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", Ok(Some((200, "ok", None)))),
-    ("two different content-lengths", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", Err(WireError::BadContentLength)),
-    ("negative content-length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", Err(WireError::BadContentLength)),
-    ("content-length list", "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok", Err(WireError::BadContentLength)),
-    ("huge content-length", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", Err(WireError::BodyTooLarge)),
-    ("overflowing content-length", "HTTP/1.1 200 OK\r\nContent-Length: 999999999999999999999999\r\n\r\n", Err(WireError::BadContentLength)),
-    ("gzip transfer-encoding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", Err(WireError::UnsupportedTransferEncoding)),
-    ("huge chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffff\r\n", Err(WireError::BodyTooLarge)),
-    ("overflowing chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffffffff\r\n", Err(WireError::BodyTooLarge)),
-    ("chunk size not hex", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", Err(WireError::BadChunk)),
-    ("chunk data too long", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n", Err(WireError::BadChunk)),
-    ("not http", "SSH-2.0-OpenSSH\r\n\r\n", Err(WireError::BadHead)),
-    ("no status code", "HTTP/1.1 OK\r\n\r\n", Err(WireError::BadHead)),
-    ("until close", "HTTP/1.1 200 OK\r\n\r\nall of it", Ok(Some((200, "all of it", None)))),
-    ("204 has no body", "HTTP/1.1 204 No Content\r\n\r\n", Ok(Some((204, "", None)))),
-    ("each status: 400", "HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\n{}", Ok(Some((400, "{}", None)))),
-    ("each status: 403", "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\n{}", Ok(Some((403, "{}", None)))),
-    ("each status: 410", "HTTP/1.1 410 Gone\r\nContent-Length: 2\r\n\r\n{}", Ok(Some((410, "{}", None)))),
-    ("each status: 413", "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 2\r\n\r\n{}", Ok(Some((413, "{}", None)))),
-    ("each status: 500", "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2\r\n\r\n{}", Ok(Some((500, "{}", None)))),
+    (
+        "two equal content-lengths",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+        Ok(Some((200, "ok", None))),
+    ),
+    (
+        "two different content-lengths",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+        Err(WireError::BadContentLength),
+    ),
+    (
+        "negative content-length",
+        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        Err(WireError::BadContentLength),
+    ),
+    (
+        "content-length list",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok",
+        Err(WireError::BadContentLength),
+    ),
+    (
+        "huge content-length",
+        "HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n",
+        Err(WireError::BodyTooLarge),
+    ),
+    (
+        "overflowing content-length",
+        "HTTP/1.1 200 OK\r\nContent-Length: 999999999999999999999999\r\n\r\n",
+        Err(WireError::BadContentLength),
+    ),
+    (
+        "gzip transfer-encoding",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+        Err(WireError::UnsupportedTransferEncoding),
+    ),
+    (
+        "huge chunk",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffff\r\n",
+        Err(WireError::BodyTooLarge),
+    ),
+    (
+        "overflowing chunk",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffffffff\r\n",
+        Err(WireError::BodyTooLarge),
+    ),
+    (
+        "chunk size not hex",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        Err(WireError::BadChunk),
+    ),
+    (
+        "chunk data too long",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
+        Err(WireError::BadChunk),
+    ),
+    (
+        "not http",
+        "SSH-2.0-OpenSSH\r\n\r\n",
+        Err(WireError::BadHead),
+    ),
+    (
+        "no status code",
+        "HTTP/1.1 OK\r\n\r\n",
+        Err(WireError::BadHead),
+    ),
+    (
+        "until close",
+        "HTTP/1.1 200 OK\r\n\r\nall of it",
+        Ok(Some((200, "all of it", None))),
+    ),
+    (
+        "204 has no body",
+        "HTTP/1.1 204 No Content\r\n\r\n",
+        Ok(Some((204, "", None))),
+    ),
+    (
+        "each status: 400",
+        "HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\n{}",
+        Ok(Some((400, "{}", None))),
+    ),
+    (
+        "each status: 403",
+        "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\n{}",
+        Ok(Some((403, "{}", None))),
+    ),
+    (
+        "each status: 410",
+        "HTTP/1.1 410 Gone\r\nContent-Length: 2\r\n\r\n{}",
+        Ok(Some((410, "{}", None))),
+    ),
+    (
+        "each status: 413",
+        "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 2\r\n\r\n{}",
+        Ok(Some((413, "{}", None))),
+    ),
+    (
+        "each status: 500",
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2\r\n\r\n{}",
+        Ok(Some((500, "{}", None))),
+    ),
     ("incomplete head", "HTTP/1.1 200 OK\r\nContent-Le", Ok(None)),
-    ("incomplete chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", Ok(None)),
-    ("missing request id", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", Ok(Some((200, "", None)))),
+    (
+        "incomplete chunked",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel",
+        Ok(None),
+    ),
+    (
+        "missing request id",
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        Ok(Some((200, "", None))),
+    ),
 ];
 
 #[test]
 fn table() {
     for (name, raw, want) in CASES {
         let got = decode_all(raw.as_bytes());
-        let want = want.map(|o| o.map(|(s, b, id)| (s, b.as_bytes().to_vec(), id.map(|i| i.as_bytes().to_vec()))));
+        let want = want.map(|o| {
+            o.map(|(s, b, id)| (s, b.as_bytes().to_vec(), id.map(|i| i.as_bytes().to_vec())))
+        });
         assert_eq!(got, want, "case {name}");
     }
 }
@@ -151,13 +259,25 @@ fn every_split_gives_the_one_read_result() {
         let raw = raw.as_bytes();
         let whole = decode_all(raw);
         for a in 0..raw.len() {
-            assert_eq!(decode_in_pieces(raw, &[a]), whole, "case {name}, cut at {a}");
+            assert_eq!(
+                decode_in_pieces(raw, &[a]),
+                whole,
+                "case {name}, cut at {a}"
+            );
             for b in (a + 1..raw.len()).step_by(3) {
-                assert_eq!(decode_in_pieces(raw, &[a, b]), whole, "case {name}, cuts {a} {b}");
+                assert_eq!(
+                    decode_in_pieces(raw, &[a, b]),
+                    whole,
+                    "case {name}, cuts {a} {b}"
+                );
             }
         }
         let bytewise: Vec<usize> = (1..raw.len()).collect();
-        assert_eq!(decode_in_pieces(raw, &bytewise), whole, "case {name}, byte at a time");
+        assert_eq!(
+            decode_in_pieces(raw, &bytewise),
+            whole,
+            "case {name}, byte at a time"
+        );
     }
 }
 
@@ -176,18 +296,27 @@ fn oversized_head_is_an_error_not_a_wait() {
     assert_eq!(parse_head(&raw, &WANTED), Err(WireError::HeadTooLarge));
     let many: String = (0..60).map(|i| format!("X-{i}: v\r\n")).collect();
     let raw = format!("HTTP/1.1 200 OK\r\n{many}\r\n");
-    assert_eq!(parse_head(raw.as_bytes(), &WANTED), Err(WireError::TooManyHeaders));
+    assert_eq!(
+        parse_head(raw.as_bytes(), &WANTED),
+        Err(WireError::TooManyHeaders)
+    );
 }
 
 #[test]
 fn endless_chunk_line_is_an_error_not_a_wait() {
     let mut buf = b"1".repeat(MAX_LINE + 10);
     let (mut r, mut w) = (0, 0);
-    assert_eq!(ChunkedDecoder::default().decode(&mut buf, &mut r, &mut w), Err(WireError::LineTooLong));
+    assert_eq!(
+        ChunkedDecoder::default().decode(&mut buf, &mut r, &mut w),
+        Err(WireError::LineTooLong)
+    );
     let mut buf = b"0\r\n".to_vec();
     buf.extend(b"X: ".iter().chain(&[b'a'; MAX_LINE + 10]));
     let (mut r, mut w) = (0, 0);
-    assert_eq!(ChunkedDecoder::default().decode(&mut buf, &mut r, &mut w), Err(WireError::LineTooLong));
+    assert_eq!(
+        ChunkedDecoder::default().decode(&mut buf, &mut r, &mut w),
+        Err(WireError::LineTooLong)
+    );
 }
 
 #[test]
@@ -199,10 +328,17 @@ fn chunks_summing_past_the_cap_are_refused_before_reading_them() {
     assert_eq!(dec.decode(&mut buf, &mut r, &mut w), Ok(false));
     assert_eq!(dec.data_remaining(), MAX_BODY / 2 + 1);
     // Pretend the data arrived, then a second chunk of the same size.
-    let mut dec2 = ChunkedDecoder { state: ChunkState::Size, body_len: MAX_BODY / 2 + 1, trailer_len: 0 };
+    let mut dec2 = ChunkedDecoder {
+        state: ChunkState::Size,
+        body_len: MAX_BODY / 2 + 1,
+        trailer_len: 0,
+    };
     let mut buf = half.as_bytes().to_vec();
     let (mut r, mut w) = (0, 0);
-    assert_eq!(dec2.decode(&mut buf, &mut r, &mut w), Err(WireError::BodyTooLarge));
+    assert_eq!(
+        dec2.decode(&mut buf, &mut r, &mut w),
+        Err(WireError::BodyTooLarge)
+    );
 }
 
 /// A tiny deterministic generator, so the property tests need no dependency.
@@ -247,7 +383,12 @@ fn arbitrary_fragment_sequences_never_panic() {
         }
         let whole = decode_all(&raw);
         let cut = rng.below(raw.len() + 1);
-        assert_eq!(decode_in_pieces(&raw, &[cut]), whole, "{:?}", String::from_utf8_lossy(&raw));
+        assert_eq!(
+            decode_in_pieces(&raw, &[cut]),
+            whole,
+            "{:?}",
+            String::from_utf8_lossy(&raw)
+        );
     }
     for _ in 0..20_000 {
         let raw: Vec<u8> = (0..rng.below(64)).map(|_| rng.next() as u8).collect();
@@ -261,7 +402,12 @@ fn request_heads_are_well_formed() {
     begin_request_head(&mut out, "POST", "/.rt");
     out.extend_from_slice(b"/2018-06-01/runtime/invocation/");
     push_path_segment(&mut out, b"a b/c?d%e\r\n");
-    end_request_head(&mut out, "127.0.0.1:9001", &[("lambda-runtime-invocation-id", b"i-1")], Some(42));
+    end_request_head(
+        &mut out,
+        "127.0.0.1:9001",
+        &[("lambda-runtime-invocation-id", b"i-1")],
+        Some(42),
+    );
     let want = format!(
         "POST /.rt/2018-06-01/runtime/invocation/a%20b%2Fc%3Fd%25e%0D%0A HTTP/1.1\r\nhost: 127.0.0.1:9001\r\n\
          user-agent: lambda-lite/{}\r\nlambda-runtime-invocation-id: i-1\r\ncontent-length: 42\r\n\r\n",
@@ -272,7 +418,13 @@ fn request_heads_are_well_formed() {
 
 #[test]
 fn decimals() {
-    for (n, s) in [(0usize, "0"), (7, "7"), (10, "10"), (6291556, "6291556"), (usize::MAX, "18446744073709551615")] {
+    for (n, s) in [
+        (0usize, "0"),
+        (7, "7"),
+        (10, "10"),
+        (6291556, "6291556"),
+        (usize::MAX, "18446744073709551615"),
+    ] {
         let mut out = Vec::new();
         push_decimal(&mut out, n);
         assert_eq!(out, s.as_bytes());

@@ -30,7 +30,10 @@ pub struct Recorded {
 impl Recorded {
     /// The value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn body_str(&self) -> &str {
         std::str::from_utf8(&self.body).expect("utf-8 body")
@@ -42,7 +45,10 @@ impl Recorded {
 pub enum Framing {
     Length,
     /// Chunks of at most this many bytes; extensions and trailers when `fancy`.
-    Chunked { chunk: usize, fancy: bool },
+    Chunked {
+        chunk: usize,
+        fancy: bool,
+    },
     /// No length: the server closes the connection after the body.
     UntilClose,
 }
@@ -107,7 +113,10 @@ impl Response {
     pub fn like_lambda(self) -> Response {
         if self.body.len() > 2048 {
             let chunk = self.body.len();
-            self.framing(Framing::Chunked { chunk, fancy: false })
+            self.framing(Framing::Chunked {
+                chunk,
+                fancy: false,
+            })
         } else {
             self
         }
@@ -122,7 +131,9 @@ impl Response {
             out.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
         }
         match &self.framing {
-            Framing::Length => out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", self.body.len()).as_bytes()),
+            Framing::Length => out.extend_from_slice(
+                format!("Content-Length: {}\r\n\r\n", self.body.len()).as_bytes(),
+            ),
             Framing::UntilClose => out.extend_from_slice(b"\r\n"),
             Framing::Chunked { .. } => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n"),
         }
@@ -134,7 +145,11 @@ impl Response {
                     out.extend_from_slice(piece);
                     out.extend_from_slice(b"\r\n");
                 }
-                out.extend_from_slice(if *fancy { b"0;end\r\nX-Trailer: yes\r\n\r\n" } else { b"0\r\n\r\n" });
+                out.extend_from_slice(if *fancy {
+                    b"0;end\r\nX-Trailer: yes\r\n\r\n"
+                } else {
+                    b"0\r\n\r\n"
+                });
             }
             _ => out.extend_from_slice(&self.body),
         }
@@ -144,11 +159,18 @@ impl Response {
 
 /// A `/next` answer for request `id` with the usual headers (deadline one minute ahead).
 pub fn event(id: &str, body: impl Into<Vec<u8>>) -> Response {
-    let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 60_000;
+    let deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 60_000;
     Response::new(200, body)
         .header("Lambda-Runtime-Aws-Request-Id", id)
         .header("Lambda-Runtime-Deadline-Ms", &deadline.to_string())
-        .header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:f")
+        .header(
+            "Lambda-Runtime-Invoked-Function-Arn",
+            "arn:aws:lambda:us-east-1:123456789012:function:f",
+        )
         .header("Content-Type", "application/json")
 }
 
@@ -190,7 +212,11 @@ impl FakeApi {
                 thread::spawn(move || serve_connection(stream, id, &s));
             }
         });
-        FakeApi { addr, shared, acceptor: Some(acceptor) }
+        FakeApi {
+            addr,
+            shared,
+            acceptor: Some(acceptor),
+        }
     }
 
     /// `host:port`, as Lambda sets `AWS_LAMBDA_RUNTIME_API`.
@@ -215,7 +241,11 @@ impl FakeApi {
         let mut rec = self.shared.recorded.lock().unwrap();
         while rec.len() < n {
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "timed out waiting for {n} requests; got {:#?}", *rec);
+            assert!(
+                !left.is_zero(),
+                "timed out waiting for {n} requests; got {:#?}",
+                *rec
+            );
             rec = self.shared.recorded_cv.wait_timeout(rec, left).unwrap().0;
         }
         rec.clone()
@@ -249,7 +279,9 @@ fn serve_connection(mut stream: TcpStream, connection: usize, shared: &Shared) {
     let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
     let mut buf = Vec::new();
     loop {
-        let Some(req) = read_request(&mut stream, &mut buf, connection, shared) else { return };
+        let Some(req) = read_request(&mut stream, &mut buf, connection, shared) else {
+            return;
+        };
         shared.recorded.lock().unwrap().push(req);
         shared.recorded_cv.notify_all();
         let reply = {
@@ -262,7 +294,11 @@ fn serve_connection(mut stream: TcpStream, connection: usize, shared: &Shared) {
                 if shared.stop.load(Ordering::SeqCst) || Instant::now() >= deadline {
                     break None;
                 }
-                q = shared.replies_cv.wait_timeout(q, Duration::from_millis(50)).unwrap().0;
+                q = shared
+                    .replies_cv
+                    .wait_timeout(q, Duration::from_millis(50))
+                    .unwrap()
+                    .0;
             }
         };
         match reply {
@@ -287,7 +323,11 @@ fn close(stream: TcpStream) {
     let _ = stream.shutdown(Shutdown::Both);
 }
 
-fn write_delivered(stream: &mut TcpStream, bytes: &[u8], delivery: &Delivery) -> std::io::Result<()> {
+fn write_delivered(
+    stream: &mut TcpStream,
+    bytes: &[u8],
+    delivery: &Delivery,
+) -> std::io::Result<()> {
     match delivery {
         Delivery::Whole => stream.write_all(bytes),
         Delivery::ByteAtATime => {
@@ -316,7 +356,12 @@ fn write_delivered(stream: &mut TcpStream, bytes: &[u8], delivery: &Delivery) ->
     }
 }
 
-fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, connection: usize, shared: &Shared) -> Option<Recorded> {
+fn read_request(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    connection: usize,
+    shared: &Shared,
+) -> Option<Recorded> {
     let mut chunk = [0u8; 64 * 1024];
     loop {
         let mut headers = [httparse::EMPTY_HEADER; 32];
@@ -325,7 +370,12 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, connection: usize, sh
             let headers: Vec<(String, String)> = req
                 .headers
                 .iter()
-                .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned()))
+                .map(|h| {
+                    (
+                        h.name.to_owned(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
                 .collect();
             let cl: usize = headers
                 .iter()
@@ -346,7 +396,12 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, connection: usize, sh
         match stream.read(&mut chunk) {
             Ok(0) => return None,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
                 if shared.stop.load(Ordering::SeqCst) {
                     return None;
                 }
@@ -358,7 +413,11 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, connection: usize, sh
 
 /// A `Runtime` pointed at `api`, with an explicit configuration.
 pub fn runtime(api: &FakeApi) -> lambda_lite::Runtime {
-    let config = lambda_lite::Config { function_name: "f".into(), memory: 128, ..Default::default() };
+    let config = lambda_lite::Config {
+        function_name: "f".into(),
+        memory: 128,
+        ..Default::default()
+    };
     lambda_lite::Runtime::new(&api.address(), config).expect("runtime")
 }
 
