@@ -1,0 +1,3 @@
+fn main() -> ! {
+    minlambda::run_ok(|event: serde_json::Value| event)
+}
