@@ -13,6 +13,8 @@
 #   --arm64                build for Graviton (aarch64-unknown-linux-musl, linked with rust-lld);
 #                          --invoke then runs it under qemu-user
 #   --layer                also write target/lambda/<name>/layer.zip (bootstrap at the root → /opt)
+#   --no-pie               link a non-PIE static binary (-C relocation-model=static): fewer
+#                          start-up instructions, but no ASLR for the binary's own image
 #   --nightly              rebuild std with -Z build-std and panic=immediate-abort (smallest;
 #                          a panic then kills the process without any report)
 #   --features LIST        cargo features to enable
@@ -29,6 +31,7 @@ panic=abort
 arch=x86_64
 layer=0
 nightly=0
+nopie=0
 features=""
 names=()
 kinds=()
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
     --arm64) arch=aarch64; shift ;;
     --layer) layer=1; shift ;;
     --nightly) nightly=1; shift ;;
+    --no-pie) nopie=1; shift ;;
     --features) features=$2; shift 2 ;;
     --invoke) events+=("$2"); shift 2 ;;
     --invoke-file) event_files+=("$2"); shift 2 ;;
@@ -121,6 +125,7 @@ export CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat CARGO_PRO
 export CARGO_PROFILE_RELEASE_STRIP=true CARGO_PROFILE_RELEASE_DEBUG=false
 extra=()
 rustflags="${RUSTFLAGS:-}"
+[ "$nopie" = 1 ] && rustflags="$rustflags -C relocation-model=static"
 if [ "$nightly" = 1 ]; then
   export CARGO_PROFILE_RELEASE_PANIC=abort
   rustflags="$rustflags -Zunstable-options -Cpanic=immediate-abort"
@@ -130,6 +135,7 @@ else
   export CARGO_PROFILE_RELEASE_PANIC=$panic
   build_dir="$target_dir/lambda-build/$panic"
 fi
+[ "$nopie" = 1 ] && build_dir="$build_dir-nopie"
 [ "$arch" = aarch64 ] && export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld
 [ -n "$features" ] && extra+=(--features "$features")
 

@@ -233,18 +233,13 @@ fn bench(args: &[String]) -> Res<ExitCode> {
         }
     }
     let event = br#"{"hello":"world"}"#;
-    // Cold start, interleaved: A B C, A B C, … (3 warm-up rounds not counted).
+    // Cold start, interleaved: A B C, A B C, … (3 warm-up rounds not counted). Measured on this
+    // thread with a plain listener (no server threads to wake): t0, spawn, accept, read the head.
     for round in 0..spawns + 3 {
         for c in cands.iter_mut() {
-            let api = LocalApi::start().map_err(|e| e.to_string())?;
-            let t0 = Instant::now();
-            let mut child = spawn(&c.path, None, &api, true)?;
-            let next = next_request(&api, &mut child).map_err(|e| format!("{}: {e}", c.name))?;
-            let rss = api::peak_rss_kib(child.id()).unwrap_or(0);
-            let _ = child.kill();
-            let _ = child.wait();
+            let (us, rss) = cold_start(&c.path).map_err(|e| format!("{}: {e}", c.name))?;
             if round >= 3 {
-                c.cold.push((next.at - t0).as_secs_f64() * 1e6);
+                c.cold.push(us);
                 c.startup_rss.push(rss);
             }
         }
@@ -314,6 +309,40 @@ fn bench(args: &[String]) -> Res<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One cold start: µs from just before spawn to the complete head of the first request, and
+/// the child's VmHWM at that moment (KiB).
+fn cold_start(path: &str) -> Res<(f64, u64)> {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?.to_string();
+    let mut cmd = Command::new(path);
+    cmd.env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", &address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "cold")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let t0 = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| e.to_string())?;
+    let (mut stream, _) = listener.accept().map_err(|e| e.to_string())?;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("closed before the first request".into());
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let us = t0.elapsed().as_secs_f64() * 1e6;
+    let rss = api::peak_rss_kib(child.id()).unwrap_or(0);
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok((us, rss))
 }
 
 fn serve_one(args: &[String]) -> Res<ExitCode> {
