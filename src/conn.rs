@@ -28,15 +28,21 @@ enum Addr {
 
 impl Endpoint {
     /// Accepts `host:port` (what Lambda sets) and `http://host:port/base` (what local
-    /// emulators hand out). A numeric address is parsed without any name resolution.
+    /// emulators hand out). An IPv4 address or `localhost` needs no name resolution; IPv6
+    /// literals (`[::1]:9001`) and other host names need the `dns` feature.
     pub(crate) fn parse(value: &str) -> Result<Endpoint, &'static str> {
         let rest = match value.get(..7) {
             Some(scheme) if scheme.eq_ignore_ascii_case("http://") => &value[7..],
-            _ if value.contains("://") => return Err("only http:// is supported"),
+            _ if value.as_bytes().windows(3).any(|w| w == b"://") => {
+                return Err("only http:// is supported");
+            }
             _ => value,
         };
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let base_path = path.trim_end_matches('/');
+        // Byte searches rather than str patterns: each `str` pattern type adds a searcher to
+        // every bootstrap.
+        let (authority, path) =
+            rest.split_at(rest.bytes().position(|b| b == b'/').unwrap_or(rest.len()));
+        let base_path = &path[..path.len() - path.bytes().rev().take_while(|&b| b == b'/').count()];
         if authority.is_empty() {
             return Err("no host");
         }
@@ -46,19 +52,20 @@ impl Endpoint {
         {
             return Err("the base path has spaces, control bytes, '?' or '#'");
         }
-        let addr = match authority.parse::<SocketAddr>() {
-            Ok(ip) => Addr::Ip(ip),
-            Err(_) => {
-                let (host, port) = authority.rsplit_once(':').ok_or("no port")?;
-                let port = port
-                    .parse::<u16>()
-                    .map_err(|_| "the port is not a number")?;
-                if host.eq_ignore_ascii_case("localhost") {
-                    Addr::Ip(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)))
-                } else {
-                    name_addr(host, port)?
-                }
+        let colon = authority
+            .bytes()
+            .rposition(|b| b == b':')
+            .ok_or("no port")?;
+        let (host, port) = (&authority[..colon], &authority[colon + 1..]);
+        let port = wire::parse_decimal(port.as_bytes())
+            .and_then(|p| u16::try_from(p).ok())
+            .ok_or("the port is not a number from 0 to 65535")?;
+        let addr = match parse_ipv4(host) {
+            Some(ip) => Addr::Ip(SocketAddr::V4(SocketAddrV4::new(ip, port))),
+            None if host.eq_ignore_ascii_case("localhost") => {
+                Addr::Ip(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)))
             }
+            None => name_addr(host, port)?,
         };
         Ok(Endpoint {
             addr,
@@ -78,21 +85,39 @@ impl Endpoint {
     }
 }
 
+/// `a.b.c.d` → the address; four decimal octets, nothing else. (Hand-written: std's address
+/// parser, with its IPv6 half, costs ~2.5 KB in every bootstrap.)
+fn parse_ipv4(host: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = host.as_bytes().split(|&b| b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.len() > 3 {
+            return None;
+        }
+        *octet = u8::try_from(wire::parse_decimal(part)?).ok()?;
+    }
+    parts.next().is_none().then_some(Ipv4Addr::from(octets))
+}
+
 #[cfg(feature = "dns")]
 fn name_addr(host: &str, port: u16) -> Result<Addr, &'static str> {
-    if host.is_empty()
-        || host
-            .bytes()
-            .any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
-    {
+    let name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
+    let ipv6 = host.len() > 2 && host.starts_with('[') && host.ends_with(']');
+    if !ipv6 && (host.is_empty() || !host.bytes().all(name_byte)) {
         return Err("the host is neither an IP address nor a host name");
     }
-    Ok(Addr::Name(host.into(), port))
+    Ok(Addr::Name(
+        host.trim_start_matches('[').trim_end_matches(']').into(),
+        port,
+    ))
 }
 
 #[cfg(not(feature = "dns"))]
 fn name_addr(_host: &str, _port: u16) -> Result<Addr, &'static str> {
-    Err("host names other than localhost need lambda-lite's `dns` feature; use an IP address")
+    Err(
+        "IPv6 addresses and host names other than localhost need lambda-lite's `dns` feature; use an IPv4 address",
+    )
 }
 
 /// A response read by [`Connection::exchange`]; spans point into [`Connection::inbox`].
@@ -113,11 +138,33 @@ pub(crate) enum ExchangeError {
     Wire(WireError),
 }
 
-impl std::fmt::Display for ExchangeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl ExchangeError {
+    /// Appends a one-line description (without the formatting machinery: this is in every
+    /// bootstrap, and io::Error's `Display` is not otherwise linked).
+    #[cold]
+    pub(crate) fn describe(&self, out: &mut String) {
         match self {
-            ExchangeError::Io(e) => e.fmt(f),
-            ExchangeError::Wire(e) => e.fmt(f),
+            ExchangeError::Wire(e) => out.push_str(e.as_str()),
+            ExchangeError::Io(e) => {
+                out.push_str(match e.kind() {
+                    io::ErrorKind::ConnectionRefused => "connection refused",
+                    io::ErrorKind::ConnectionReset => "connection reset",
+                    io::ErrorKind::ConnectionAborted => "connection aborted",
+                    io::ErrorKind::BrokenPipe => "broken pipe",
+                    io::ErrorKind::UnexpectedEof => "connection closed before a complete response",
+                    io::ErrorKind::AddrNotAvailable => "address not available",
+                    io::ErrorKind::TimedOut => "timed out",
+                    io::ErrorKind::NotFound => "host not found",
+                    _ => "I/O error",
+                });
+                if let Some(code) = e.raw_os_error() {
+                    let mut digits = Vec::new();
+                    wire::push_decimal(&mut digits, code.unsigned_abs() as usize);
+                    out.push_str(" (os error ");
+                    out.push_str(std::str::from_utf8(&digits).unwrap_or_default());
+                    out.push(')');
+                }
+            }
         }
     }
 }
@@ -233,7 +280,9 @@ fn write_all_vectored(stream: &mut TcpStream, mut bufs: &mut [IoSlice<'_>]) -> i
 /// ~100K instructions before the first `GET /next`.
 fn make_room(inbox: &mut Vec<u8>, filled: usize, want: usize) {
     if inbox.len() - filled < want {
-        let len = (filled + want).max(inbox.len() * 2).clamp(INITIAL_INBOX, MAX_INBOX);
+        let len = (filled + want)
+            .max(inbox.len() * 2)
+            .clamp(INITIAL_INBOX, MAX_INBOX);
         let mut grown = vec![0u8; len];
         grown[..filled].copy_from_slice(&inbox[..filled]);
         *inbox = grown;
@@ -368,8 +417,8 @@ mod tests {
         assert_eq!((&*e.host, &*e.base_path), ("127.0.0.1:9001", ""));
         let e = Endpoint::parse("http://127.0.0.1:9000/.rt").unwrap();
         assert_eq!((&*e.host, &*e.base_path), ("127.0.0.1:9000", "/.rt"));
-        let e = Endpoint::parse("HTTP://[::1]:9000/a/b/").unwrap();
-        assert_eq!(e.addr, Addr::Ip("[::1]:9000".parse().unwrap()));
+        let e = Endpoint::parse("HTTP://10.0.0.255:65535/a/b/").unwrap();
+        assert_eq!(e.addr, Addr::Ip("10.0.0.255:65535".parse().unwrap()));
         assert_eq!(&*e.base_path, "/a/b");
         let e = Endpoint::parse("localhost:9001").unwrap();
         assert_eq!(e.addr, Addr::Ip("127.0.0.1:9001".parse().unwrap()));
@@ -383,6 +432,8 @@ mod tests {
             "127.0.0.1",
             "https://127.0.0.1:9001",
             "127.0.0.1:x",
+            "127.0.0.1:65536",
+            "127.0.0.1:-1",
             "http:///p",
             "1.2.3.4:5/a b",
             ":9001",
@@ -391,10 +442,39 @@ mod tests {
         }
     }
 
+    #[test]
+    fn ipv4_is_parsed_strictly() {
+        assert_eq!(parse_ipv4("127.0.0.1"), Some(Ipv4Addr::LOCALHOST));
+        assert_eq!(parse_ipv4("255.255.255.255"), Some(Ipv4Addr::BROADCAST));
+        for bad in [
+            "",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.0.0.1",
+            "1..2.3",
+            "+1.2.3.4",
+            "1.2.3.4 ",
+            "0001.2.3.4",
+            "a.b.c.d",
+        ] {
+            assert_eq!(parse_ipv4(bad), None, "{bad:?}");
+        }
+    }
+
     #[cfg(not(feature = "dns"))]
     #[test]
-    fn host_names_need_the_dns_feature() {
-        let err = Endpoint::parse("runtime.internal:9001").unwrap_err();
-        assert!(err.contains("dns"), "{err}");
+    fn host_names_and_ipv6_need_the_dns_feature() {
+        for other in ["runtime.internal:9001", "[::1]:9001"] {
+            let err = Endpoint::parse(other).unwrap_err();
+            assert!(err.contains("dns"), "{err}");
+        }
+    }
+
+    #[cfg(feature = "dns")]
+    #[test]
+    fn dns_feature_accepts_host_names_and_ipv6() {
+        for other in ["runtime.internal:9001", "[::1]:9001"] {
+            assert!(Endpoint::parse(other).is_ok(), "{other}");
+        }
     }
 }

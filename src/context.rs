@@ -154,10 +154,13 @@ impl Config {
         let mut get = |name| lookup(name).unwrap_or_default();
         Config {
             function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
-            memory: get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-                .trim()
-                .parse()
-                .unwrap_or(0),
+            memory: wire::parse_decimal(
+                get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+                    .trim_ascii()
+                    .as_bytes(),
+            )
+            .and_then(|m| u32::try_from(m).ok())
+            .unwrap_or(0),
             version: get("AWS_LAMBDA_FUNCTION_VERSION"),
             log_stream: get("AWS_LAMBDA_LOG_STREAM_NAME"),
             log_group: get("AWS_LAMBDA_LOG_GROUP_NAME"),

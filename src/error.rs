@@ -129,12 +129,16 @@ fn header_type(error_type: &str) -> Cow<'_, str> {
             && r.as_bytes()[0].is_ascii_uppercase()
             && r.bytes().all(|b| b.is_ascii_alphanumeric())
     };
-    if let Some((category, reason)) = error_type.split_once('.') {
-        if (category == "Runtime" || category == "Function") && is_reason(reason) {
-            return Cow::Borrowed(error_type);
-        }
+    let dot = error_type.bytes().position(|b| b == b'.').unwrap_or(0);
+    let category = &error_type[..dot];
+    if (category == "Runtime" || category == "Function") && is_reason(&error_type[dot + 1..]) {
+        return Cow::Borrowed(error_type);
     }
-    let mut reason = error_type.split('<').next().unwrap_or_default().to_owned();
+    let generic = error_type
+        .bytes()
+        .position(|b| b == b'<')
+        .unwrap_or(error_type.len());
+    let mut reason = error_type[..generic].to_owned();
     if let Some(first) = reason.get_mut(..1) {
         first.make_ascii_uppercase();
     }

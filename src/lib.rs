@@ -5,6 +5,9 @@
 mod conn;
 mod context;
 mod error;
+#[cfg(feature = "json")]
+pub mod json;
+pub mod log;
 mod macros;
 mod panic;
 mod runtime;

@@ -10,6 +10,11 @@
 ///   `handle(&mut S, &[u8], &Context)` serves every event; see
 ///   [`run_with_init`](crate::run_with_init).
 ///
+/// With the `json` feature, `lambda_main!(json handler)` and
+/// `lambda_main!(json init = setup, handler = handle)` take typed handlers,
+/// `fn(Event, &Context) -> Result<Response, Error>` (`Event: Deserialize`, which may borrow
+/// from the event buffer; `Response: Serialize`); see [`json`](crate::json).
+///
 /// The expansion is safe code only, so it compiles under `#![forbid(unsafe_code)]`.
 ///
 /// ```no_run
@@ -35,6 +40,20 @@
 /// ```
 #[macro_export]
 macro_rules! lambda_main {
+    (json init = $init:expr, handler = $handler:expr $(,)?) => {
+        fn main() {
+            $crate::run_with_init($init, |state, event: &[u8], ctx: &$crate::Context<'_>| {
+                $crate::json::call(event, ctx, |e, c| $handler(state, e, c))
+            })
+        }
+    };
+    (json $handler:expr $(,)?) => {
+        fn main() {
+            $crate::run(|event: &[u8], ctx: &$crate::Context<'_>| {
+                $crate::json::call(event, ctx, $handler)
+            })
+        }
+    };
     (init = $init:expr, handler = $handler:expr $(,)?) => {
         fn main() {
             $crate::run_with_init($init, $handler)

@@ -13,6 +13,7 @@ use crate::conn::{Connection, Endpoint};
 /// The `errorType` of a panic in a handler or init.
 pub(crate) const PANIC_TYPE: &str = "Runtime.HandlerPanic";
 
+#[cfg(panic = "unwind")]
 thread_local! {
     /// The last panic on this thread: "panicked at file:line:col: message".
     static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -68,6 +69,7 @@ pub(crate) fn install() {
             };
             #[cfg(panic = "abort")]
             report_before_abort(&text);
+            #[cfg(panic = "unwind")]
             LAST.with(|last| *last.borrow_mut() = Some(text));
         }));
     });

@@ -11,11 +11,10 @@
 //! - a transport failure after the one reconnect (`conn.rs`): on `/next` exit non-zero; on a
 //!   post, one line on stderr and back to `/next`, which decides.
 
-use std::io::Write;
-
 use crate::conn::{Connection, Endpoint, ExchangeError};
 use crate::context::{Config, Context, NEXT_HEADERS};
 use crate::error::write_error_json;
+use crate::log::{self, Level};
 use crate::wire::{self, header};
 use crate::{Error, Result, panic, sys};
 
@@ -73,10 +72,11 @@ impl Runtime {
     /// first `GET /next` is the first thing that happens; the [`Config`] is read from the
     /// environment after the first event arrived.
     pub fn from_env() -> Result<Runtime, Fatal> {
-        let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| {
+        let api = std::env::var_os("AWS_LAMBDA_RUNTIME_API");
+        let api = api.as_ref().and_then(|a| a.to_str()).ok_or_else(|| {
             Fatal::new(&["AWS_LAMBDA_RUNTIME_API is not set (or not UTF-8): run this binary as a Lambda bootstrap"])
         })?;
-        Runtime::with_config(&api, None)
+        Runtime::with_config(api, None)
     }
 
     /// A runtime for the Runtime API at `runtime_api` (`host:port` or `http://host:port/base`),
@@ -125,6 +125,7 @@ impl Runtime {
             return Ok(());
         };
         sys::set_trace_id(ctx.xray_trace_id);
+        log::set_request_id(ctx.request_id);
         let endpoint = self.conn.endpoint();
         let invocation_id = ctx.invocation_id.map(str::as_bytes);
         let outcome = match next.body {
@@ -135,10 +136,7 @@ impl Runtime {
                 panic::disarm();
                 outcome
             }
-            Err(e) => Err(Error::new(
-                INVALID_EVENT,
-                format!("the event could not be read: {e}"),
-            )),
+            Err(e) => Err(invalid_event(e)),
         };
         let body: &[u8] = match &outcome {
             Ok(response) => {
@@ -286,39 +284,63 @@ pub(crate) fn write_post_head(
 }
 
 #[cold]
+fn invalid_event(e: wire::WireError) -> Error {
+    Error::new(
+        INVALID_EVENT,
+        ["the event could not be read: ", e.as_str()].concat(),
+    )
+}
+
+#[cold]
 fn exchange_fatal(what: &str, e: &ExchangeError) -> Fatal {
-    Fatal::new(&[what, " failed: ", &e.to_string()])
+    let mut message = String::from(what);
+    message.push_str(" failed: ");
+    e.describe(&mut message);
+    Fatal { message }
 }
 
 #[cold]
 fn status_fatal(what: &str, status: u16, body: Result<&[u8], wire::WireError>) -> Fatal {
-    let mut code = Vec::new();
-    wire::push_decimal(&mut code, usize::from(status));
+    // httparse only accepts three-digit status codes.
+    let code = [
+        b'0' + (status / 100 % 10) as u8,
+        b'0' + (status / 10 % 10) as u8,
+        b'0' + (status % 10) as u8,
+    ];
     let body = body.unwrap_or_default();
-    let excerpt = String::from_utf8_lossy(&body[..body.len().min(300)]);
+    let body = &body[..body.len().min(300)];
+    let excerpt = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&body[..e.valid_up_to()]).unwrap_or_default(),
+    };
     Fatal::new(&[
         what,
         " answered ",
-        &String::from_utf8_lossy(&code),
+        std::str::from_utf8(&code).unwrap_or_default(),
         ": ",
-        excerpt.trim(),
+        excerpt.trim_ascii(),
     ])
 }
 
-/// One diagnostic line on stderr, written at once: `lambda-lite: <parts>`.
+/// One runtime diagnostic, `lambda-lite: <parts>`, through the log path (so it follows the
+/// function's log format and carries the request id).
 #[cold]
 pub(crate) fn warn(parts: &[&str]) {
-    let mut line = b"lambda-lite: ".to_vec();
+    diagnose(Level::Warn, parts);
+}
+
+#[cold]
+fn diagnose(level: Level, parts: &[&str]) {
+    let mut message = String::from("lambda-lite: ");
     for part in parts {
-        line.extend_from_slice(part.as_bytes());
+        message.push_str(part);
     }
-    line.push(b'\n');
-    let _ = std::io::stderr().write_all(&line);
+    log::log(level, &message);
 }
 
 #[cold]
 fn exit_fatal(fatal: &Fatal) -> ! {
-    warn(&["fatal: ", fatal.message()]);
+    diagnose(Level::Fatal, &[fatal.message()]);
     std::process::exit(1)
 }
 

@@ -64,7 +64,10 @@ fn unwind_mode_panic_is_caught_and_the_process_serves_on() {
         Some(1),
         "500 on /next exits with 1: {stderr}"
     );
-    assert!(stderr.contains("fatal: GET /next answered 500"), "{stderr}");
+    assert!(
+        stderr.contains("\tFATAL\tlambda-lite: GET /next answered 500"),
+        "{stderr}"
+    );
 }
 
 #[test]

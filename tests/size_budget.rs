@@ -10,15 +10,28 @@ fn check(panic: &str) {
     let out = root.join("target/size-budget").join(panic);
     let output = Command::new("bash")
         .arg(root.join("build.sh"))
-        .args(["--example", "echo", "--check-budget", "--panic", panic, "--out"])
+        .args([
+            "--example",
+            "echo",
+            "--check-budget",
+            "--panic",
+            panic,
+            "--out",
+        ])
         .arg(&out)
         .current_dir(root)
         .output()
         .expect("run build.sh");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "build.sh --check-budget failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains(&format!("budget echo_x86_64_{panic}:")), "no budget line:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "build.sh --check-budget failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("budget echo_x86_64_{panic}:")),
+        "no budget line:\n{stdout}\n{stderr}"
+    );
 }
 
 #[test]

@@ -1,0 +1,324 @@
+//! Log lines in Lambda's own formats, following the advanced logging controls:
+//! `AWS_LAMBDA_LOG_FORMAT=JSON` gives one JSON object per line (`timestamp`, `level`,
+//! `message`, `requestId`), `Text` or unset a tab-separated line; `AWS_LAMBDA_LOG_LEVEL`
+//! (`TRACE` … `FATAL`, default `INFO`) filters both. The runtime's own diagnostics take the
+//! same path. Lines go to stderr, one `write` each, so they never interleave.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io::Write;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::push_json_string;
+
+/// Severity of a log line, in Lambda's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// `TRACE`
+    Trace,
+    /// `DEBUG`
+    Debug,
+    /// `INFO` (the default threshold)
+    Info,
+    /// `WARN`
+    Warn,
+    /// `ERROR`
+    Error,
+    /// `FATAL`
+    Fatal,
+}
+
+impl Level {
+    /// The name Lambda filters on: `TRACE`, `DEBUG`, `INFO`, `WARN`, `ERROR`, `FATAL`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Trace => "TRACE",
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+            Level::Fatal => "FATAL",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Level> {
+        [
+            Level::Trace,
+            Level::Debug,
+            Level::Info,
+            Level::Warn,
+            Level::Error,
+            Level::Fatal,
+        ]
+        .into_iter()
+        .find(|l| l.as_str().eq_ignore_ascii_case(name.trim_ascii()))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Settings {
+    json: bool,
+    threshold: Level,
+}
+
+impl Settings {
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Settings {
+        Settings {
+            json: lookup("AWS_LAMBDA_LOG_FORMAT")
+                .is_some_and(|f| f.trim_ascii().eq_ignore_ascii_case("json")),
+            threshold: lookup("AWS_LAMBDA_LOG_LEVEL")
+                .and_then(|l| Level::parse(&l))
+                .unwrap_or(Level::Info),
+        }
+    }
+}
+
+/// Read on the first log line, not at start-up.
+fn settings() -> Settings {
+    static SETTINGS: OnceLock<Settings> = OnceLock::new();
+    *SETTINGS.get_or_init(|| Settings::from_lookup(|name| std::env::var(name).ok()))
+}
+
+thread_local! {
+    /// The request id of the invocation this thread is serving; its buffer is reused.
+    static REQUEST_ID: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Sets (or, with `""`, clears) the request id that log lines of this thread carry.
+pub(crate) fn set_request_id(id: &str) {
+    REQUEST_ID.with(|r| {
+        let mut r = r.borrow_mut();
+        r.clear();
+        r.push_str(id);
+    });
+}
+
+/// Whether a line at `level` would be written (so arguments need not be formatted).
+pub fn enabled(level: Level) -> bool {
+    level >= settings().threshold
+}
+
+/// Writes one log line at `level`, if enabled. The macros ([`info!`](crate::info) and
+/// friends) call this; call it directly to log a message you already have.
+pub fn log(level: Level, message: &str) {
+    if enabled(level) {
+        let line = REQUEST_ID
+            .with(|id| format_line(settings().json, level, message, &id.borrow(), now_ms()));
+        let _ = std::io::stderr().write_all(&line);
+    }
+}
+
+#[doc(hidden)]
+pub fn __log_fmt(level: Level, args: fmt::Arguments<'_>) {
+    if enabled(level) {
+        match args.as_str() {
+            Some(s) => log(level, s),
+            None => log(level, &args.to_string()),
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn format_line(
+    json: bool,
+    level: Level,
+    message: &str,
+    request_id: &str,
+    epoch_ms: u64,
+) -> Vec<u8> {
+    let mut line = Vec::with_capacity(message.len() + 96);
+    let mut stamp = [0u8; 24];
+    write_rfc3339(&mut stamp, epoch_ms);
+    if json {
+        line.extend_from_slice(b"{\"timestamp\":\"");
+        line.extend_from_slice(&stamp);
+        line.extend_from_slice(b"\",\"level\":\"");
+        line.extend_from_slice(level.as_str().as_bytes());
+        line.extend_from_slice(b"\",\"message\":");
+        push_json_string(&mut line, message);
+        if !request_id.is_empty() {
+            line.extend_from_slice(b",\"requestId\":");
+            push_json_string(&mut line, request_id);
+        }
+        line.push(b'}');
+    } else {
+        line.extend_from_slice(&stamp);
+        line.push(b'\t');
+        line.extend_from_slice(if request_id.is_empty() {
+            b"-"
+        } else {
+            request_id.as_bytes()
+        });
+        line.push(b'\t');
+        line.extend_from_slice(level.as_str().as_bytes());
+        line.push(b'\t');
+        line.extend_from_slice(message.as_bytes());
+    }
+    line.push(b'\n');
+    line
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC) for Unix epoch milliseconds; civil date from day count
+/// by Howard Hinnant's algorithm, so no time crate is needed.
+fn write_rfc3339(out: &mut [u8; 24], epoch_ms: u64) {
+    let (secs, ms) = (epoch_ms / 1000, epoch_ms % 1000);
+    let (days, sod) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let fields: [(usize, u64, usize); 7] = [
+        (0, year as u64, 4),
+        (5, month as u64, 2),
+        (8, day as u64, 2),
+        (11, sod / 3600, 2),
+        (14, sod / 60 % 60, 2),
+        (17, sod % 60, 2),
+        (20, ms, 3),
+    ];
+    *out = *b"0000-00-00T00:00:00.000Z";
+    for (at, mut value, width) in fields {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+}
+
+/// Logs at `TRACE`: `lambda_lite::trace!("{} bytes", n)`.
+#[macro_export]
+macro_rules! trace {
+    ($($arg:tt)+) => { $crate::log::__log_fmt($crate::log::Level::Trace, format_args!($($arg)+)) };
+}
+
+/// Logs at `DEBUG`: `lambda_lite::debug!("{} bytes", n)`.
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)+) => { $crate::log::__log_fmt($crate::log::Level::Debug, format_args!($($arg)+)) };
+}
+
+/// Logs at `INFO`: `lambda_lite::info!("order {} stored", id)`. The line carries the request
+/// id of the invocation in progress and follows `AWS_LAMBDA_LOG_FORMAT`/`AWS_LAMBDA_LOG_LEVEL`.
+///
+/// ```
+/// lambda_lite::info!("stored {} items", 3);
+/// ```
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)+) => { $crate::log::__log_fmt($crate::log::Level::Info, format_args!($($arg)+)) };
+}
+
+/// Logs at `WARN`: `lambda_lite::warn!("retrying {}", what)`.
+#[macro_export]
+macro_rules! warn {
+    ($($arg:tt)+) => { $crate::log::__log_fmt($crate::log::Level::Warn, format_args!($($arg)+)) };
+}
+
+/// Logs at `ERROR`: `lambda_lite::error!("giving up: {}", err)`.
+#[macro_export]
+macro_rules! error {
+    ($($arg:tt)+) => { $crate::log::__log_fmt($crate::log::Level::Error, format_args!($($arg)+)) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_milliseconds() {
+        let cases = [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+            (1_542_409_706_888, "2018-11-16T23:08:26.888Z"),
+            (1_709_251_199_999, "2024-02-29T23:59:59.999Z"),
+            (4_102_444_800_001, "2100-01-01T00:00:00.001Z"),
+        ];
+        for (ms, want) in cases {
+            let mut out = [0u8; 24];
+            write_rfc3339(&mut out, ms);
+            assert_eq!(std::str::from_utf8(&out).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn settings_follow_the_logging_controls() {
+        let with = |format: Option<&str>, level: Option<&str>| {
+            Settings::from_lookup(|n| match n {
+                "AWS_LAMBDA_LOG_FORMAT" => format.map(str::to_owned),
+                "AWS_LAMBDA_LOG_LEVEL" => level.map(str::to_owned),
+                _ => None,
+            })
+        };
+        assert_eq!(
+            with(None, None),
+            Settings {
+                json: false,
+                threshold: Level::Info
+            }
+        );
+        assert_eq!(
+            with(Some("JSON"), Some("debug")),
+            Settings {
+                json: true,
+                threshold: Level::Debug
+            }
+        );
+        assert_eq!(
+            with(Some("json"), Some("WARN")),
+            Settings {
+                json: true,
+                threshold: Level::Warn
+            }
+        );
+        assert_eq!(
+            with(Some("Text"), Some("bogus")),
+            Settings {
+                json: false,
+                threshold: Level::Info
+            }
+        );
+    }
+
+    #[test]
+    fn json_lines_are_valid_json_whatever_the_message() {
+        let msg = "say \"hi\"\nnext line\t\u{1}\u{7f} é";
+        let line = format_line(true, Level::Warn, msg, "req-1", 1_542_409_706_888);
+        let text = String::from_utf8(line).unwrap();
+        assert!(
+            text.ends_with('\n') && text.matches('\n').count() == 1,
+            "one line: {text:?}"
+        );
+        let want = "{\"timestamp\":\"2018-11-16T23:08:26.888Z\",\"level\":\"WARN\",\"message\":\"say \\\"hi\\\"\\nnext line\\t\\u0001\\u007f é\",\"requestId\":\"req-1\"}\n";
+        assert_eq!(text, want);
+        let parsed: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(parsed["message"], msg);
+        let no_id = format_line(true, Level::Info, "m", "", 0);
+        assert_eq!(
+            no_id,
+            b"{\"timestamp\":\"1970-01-01T00:00:00.000Z\",\"level\":\"INFO\",\"message\":\"m\"}\n"
+        );
+    }
+
+    #[test]
+    fn text_lines_carry_the_request_id() {
+        assert_eq!(
+            format_line(false, Level::Error, "boom", "req-2", 0),
+            b"1970-01-01T00:00:00.000Z\treq-2\tERROR\tboom\n"
+        );
+        assert_eq!(
+            format_line(false, Level::Info, "x", "", 0),
+            b"1970-01-01T00:00:00.000Z\t-\tINFO\tx\n"
+        );
+    }
+}
