@@ -174,7 +174,7 @@ impl Runtime {
         } else {
             "POST /error"
         };
-        match self.conn.exchange(&self.head, body, &[]) {
+        let result = match self.conn.exchange(&self.head, body, &[]) {
             Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
             Ok(answer) if answer.status >= 500 => Err(status_fatal(
                 what,
@@ -197,7 +197,10 @@ impl Runtime {
                 ]);
                 Ok(())
             }
-        }
+        };
+        // Lines logged between invocations (a refused `/next`) belong to none.
+        log::set_request_id("");
+        result
     }
 
     /// Posts `error` to `/init/error`. The caller should then exit: the service answers every

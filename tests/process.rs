@@ -150,3 +150,70 @@ fn missing_or_malformed_runtime_api_exits_1_with_a_message() {
             .contains("AWS_LAMBDA_RUNTIME_API=nowhere is malformed")
     );
 }
+
+#[test]
+fn json_log_lines_carry_level_timestamp_and_request_id() {
+    let api = FakeApi::start();
+    api.push(event("req-log", "log").reply());
+    api.push(Response::new(410, r#"{"errorType":"InvokeTimeout"}"#).reply());
+    api.push(Response::new(500, "").reply());
+    let child = std::process::Command::new(fixture("unwind"))
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_LAMBDA_LOG_LEVEL", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, stderr) = wait_exit(child);
+    assert_eq!(status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        3,
+        "info, the 410 warning, the fatal 500; debug filtered: {stderr}"
+    );
+    assert_eq!(lines[0]["level"], "INFO");
+    assert_eq!(lines[0]["message"], "stored \"req-log\"\nline two\u{1}");
+    assert_eq!(lines[0]["requestId"], "req-log");
+    let ts = lines[0]["timestamp"].as_str().unwrap();
+    assert!(
+        ts.len() == 24 && ts.ends_with('Z') && ts.as_bytes()[10] == b'T',
+        "{ts}"
+    );
+    assert_eq!(lines[1]["level"], "WARN");
+    assert!(
+        lines[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("POST /response answered 410")
+    );
+    assert_eq!(lines[1]["requestId"], "req-log");
+    assert_eq!(lines[2]["level"], "FATAL");
+    assert!(
+        lines[2].get("requestId").is_none(),
+        "no invocation in progress"
+    );
+}
+
+#[test]
+fn text_log_lines_and_level_filter() {
+    let api = FakeApi::start();
+    api.push_event(event("req-text", "log"));
+    api.push(Response::new(500, "").reply());
+    let child = std::process::Command::new(fixture("unwind"))
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_LOG_LEVEL", "DEBUG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_, stderr) = wait_exit(child);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].ends_with("\treq-text\tINFO\tstored \"req-text\""),
+        "{stderr}"
+    );
+    assert!(lines.iter().any(|l| l.ends_with("\treq-text\tDEBUG\thidden unless AWS_LAMBDA_LOG_LEVEL allows it")), "{stderr}");
+}
