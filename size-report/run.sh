@@ -35,12 +35,12 @@ deps_of() { # manifest → number of normal dependencies (unique crates, the pac
   (cd "$(dirname "$1")" && cargo tree -e normal --prefix none --target "$musl" --format '{p}' 2>/dev/null |
     awk '{print $1}' | sort -u | wc -l | awk '{print $1 - 1}')
 }
-build() { # label manifest kind name config target [RUSTFLAGS]
-  local label=$1 manifest=$2 kind=$3 name=$4 config=$5 target=$6 flags=${7:-}
+build() { # label manifest kind name config target [RUSTFLAGS] [features]
+  local label=$1 manifest=$2 kind=$3 name=$4 config=$5 target=$6 flags=${7:-} features=${8:-}
   local dir="$work/build/$label"
   echo "run.sh: building $label" >&2
   RUSTFLAGS="$flags" cargo build --quiet --release --manifest-path "$manifest" --target "$target" --target-dir "$dir" \
-    "--$kind" "$name"
+    "--$kind" "$name" ${features:+--features "$features"}
   local out="$dir/$target/release/$name"
   [ "$kind" = example ] && out="$dir/$target/release/examples/$name"
   cp "$out" "$work/bin/$label"
@@ -53,6 +53,7 @@ for panic in abort unwind; do
   size_profile $panic
   build "lite-echo-$panic" "$lite" example echo "musl, size profile, panic=$panic" $musl
   build "lite-hello-$panic" "$lite" example hello "musl, size profile, panic=$panic" $musl
+  build "lite-json-echo-$panic" "$lite" example json_echo "musl, size profile, panic=$panic, feature json" $musl "" json
   build "official-echo-$panic" "$official" bin official-echo "musl, size profile, panic=$panic" $musl
   build "minlambda-echo-$panic" "$minl" bin minlambda-echo "musl, size profile, panic=$panic" $musl
 done
@@ -60,6 +61,10 @@ default_profile
 gnu=x86_64-unknown-linux-gnu
 build lite-echo-gnu "$lite" example echo "gnu, default release (reference)" $gnu
 build lite-hello-gnu "$lite" example hello "gnu, default release (reference)" $gnu
+build lite-json-echo-gnu "$lite" example json_echo "gnu, default release (reference), feature json" $gnu "" json
+size_profile abort
+build lite-http-api-abort "$lite" example http_api "musl, size profile, panic=abort, feature json" $musl "" json
+default_profile
 build official-echo-gnu "$official" bin official-echo "gnu, default release (reference)" $gnu
 build minlambda-echo-gnu "$minl" bin minlambda-echo "gnu, default release (reference)" $gnu
 musl-gcc -Os -s -static "$here/c-floor/floor.c" -o "$work/bin/c-floor"
@@ -96,7 +101,7 @@ harness="$root/target/harness/release/lambda-harness"
 cargo build --quiet --release --manifest-path "$here/harness/Cargo.toml" --target-dir "$root/target/harness"
 
 cands=()
-for name in lite-echo-abort lite-echo-unwind lite-hello-abort lite-echo-nightly official-echo-abort official-echo-unwind \
+for name in lite-echo-abort lite-echo-unwind lite-hello-abort lite-json-echo-abort lite-http-api-abort lite-echo-nightly official-echo-abort official-echo-unwind \
             minlambda-echo-abort minlambda-echo-unwind lite-echo-gnu official-echo-gnu minlambda-echo-gnu c-floor lever-static-reloc; do
   [ -f "$work/bin/$name" ] && cands+=(--candidate "$name=$work/bin/$name")
 done
@@ -105,7 +110,7 @@ bench=$("$harness" bench --reference official-echo-abort --spawns "$spawns" --wa
 
 instr=""
 if command -v valgrind >/dev/null; then
-  for name in lite-echo-abort lite-echo-unwind lite-echo-nightly lever-static-reloc official-echo-abort minlambda-echo-abort c-floor; do
+  for name in lite-echo-abort lite-echo-unwind lite-json-echo-abort lite-echo-nightly lever-static-reloc official-echo-abort minlambda-echo-abort c-floor; do
     [ -f "$work/bin/$name" ] || continue
     "$harness" serve-one "$work/bin/$name" --wrapper "$(command -v valgrind) --tool=callgrind --callgrind-out-file=$work/cg.out"
     instr+="| $name | $(sed -n 's/^totals: //p' "$work/cg.out") |"$'\n'

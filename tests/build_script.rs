@@ -1,0 +1,72 @@
+//! build.sh from a user's own crate: the layout cargo-lambda, SAM and CDK expect, a
+//! deterministic zip, and the local invoke with a REPORT line.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
+
+use std::path::Path;
+use std::process::Command;
+
+/// (file name, unix mode) of every entry in a zip's central directory.
+fn zip_entries(zip: &[u8]) -> Vec<(String, u32)> {
+    let mut entries = Vec::new();
+    let mut at = 0;
+    while let Some(i) = zip[at..].windows(4).position(|w| w == b"PK\x01\x02") {
+        let h = at + i;
+        let u16_at = |o: usize| u16::from_le_bytes([zip[h + o], zip[h + o + 1]]) as usize;
+        let name_len = u16_at(28);
+        let attrs = u32::from_le_bytes(zip[h + 38..h + 42].try_into().unwrap());
+        entries.push((String::from_utf8_lossy(&zip[h + 46..h + 46 + name_len]).into_owned(), attrs >> 16));
+        at = h + 46 + name_len;
+    }
+    entries
+}
+
+#[test]
+fn user_crate_builds_to_a_deterministic_zip_and_invokes_locally() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let krate = root.join("target/user-crate-test");
+    std::fs::create_dir_all(krate.join("src/bin")).unwrap();
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"my-fn\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nlambda-lite = {{ path = {:?} }}\n\n[workspace]\n",
+            root.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        krate.join("src/main.rs"),
+        "use lambda_lite::{lambda_main, Context, Error};\n\
+         fn shout(event: &[u8], _: &Context) -> Result<Vec<u8>, Error> { Ok(event.to_ascii_uppercase()) }\n\
+         lambda_main!(shout);\n",
+    )
+    .unwrap();
+    std::fs::write(krate.join("src/bin/other.rs"), "lambda_lite::lambda_main!(|e: &[u8], _: &lambda_lite::Context| Ok(e.to_vec()));\n")
+        .unwrap();
+    let out = krate.join("target/lambda");
+    let build = || {
+        let output = Command::new("bash")
+            .arg(root.join("build.sh"))
+            .arg("--manifest-path")
+            .arg(krate.join("Cargo.toml"))
+            .args(["--invoke", r#"{"quiet":"please"}"#])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        stdout
+    };
+    let stdout = build();
+    for name in ["my-fn", "other"] {
+        assert!(stdout.contains(&format!("target/lambda/{name}/bootstrap ")), "artifact line for {name}:\n{stdout}");
+        let zip = std::fs::read(out.join(name).join("bootstrap.zip")).unwrap();
+        assert_eq!(zip_entries(&zip), [("bootstrap".to_owned(), 0o100755)]);
+    }
+    assert!(stdout.contains(r#"{"QUIET":"PLEASE"}"#), "{stdout}");
+    let report = stdout.lines().find(|l| l.starts_with("REPORT RequestId: ")).expect("a REPORT line");
+    for field in ["\tDuration: ", " ms\tBilled Duration: ", "\tMemory Size: 128 MB\tMax Memory Used: ", "\tInit Duration: "] {
+        assert!(report.contains(field), "{report}");
+    }
+    let first = std::fs::read(out.join("my-fn/bootstrap.zip")).unwrap();
+    build();
+    assert!(first == std::fs::read(out.join("my-fn/bootstrap.zip")).unwrap(), "same input, same zip bytes");
+}
