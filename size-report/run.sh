@@ -19,6 +19,7 @@ need() { # command, Debian package
 }
 need musl-gcc musl-tools
 need zip zip
+need curl curl
 rustup target list --installed | grep -qx "$musl" || rustup target add "$musl"
 
 size_profile() { # panic mode → the size profile, as build.sh passes it
@@ -108,6 +109,16 @@ done
 echo "run.sh: measuring (cold start: $spawns spawns each, warm: $warm invocations each, interleaved)…" >&2
 bench=$("$harness" bench --reference official-echo-abort --spawns "$spawns" --warm "$warm" "${cands[@]}")
 
+# Script handlers: script-runtime in shell and executable mode against the classic curl-loop
+# bootstrap, on the same local Runtime API, the AWS tutorial's echo handler.
+"$root/build.sh" --bin script-runtime --out "$work/script" >/dev/null
+scripts="$root/tests/fixtures/scripts"
+echo "run.sh: measuring script handlers…" >&2
+script_bench=$("$harness" bench --reference classic-curl-loop --spawns "$(( spawns / 4 + 1 ))" --warm 500 \
+  --candidate "classic-curl-loop=$scripts/classic-bootstrap.sh" --env "LAMBDA_TASK_ROOT=$scripts" --env _HANDLER=function.handler \
+  --candidate "script-runtime-shell=$work/script/script-runtime/bootstrap" --env "LAMBDA_TASK_ROOT=$scripts" --env _HANDLER=function.handler \
+  --candidate "script-runtime-exec=$work/script/script-runtime/bootstrap" --env "LAMBDA_TASK_ROOT=$scripts" --env _HANDLER=echo-handler.sh)
+
 instr=""
 if command -v valgrind >/dev/null; then
   for name in lite-echo-abort lite-echo-unwind lite-json-echo-abort lite-echo-nightly lever-static-reloc official-echo-abort minlambda-echo-abort c-floor; do
@@ -142,6 +153,15 @@ fi
   echo "interleaved across candidates. RSS = VmHWM. Ratios are to \`official-echo-abort\`."
   echo
   echo "$bench"
+  echo
+  echo "## Script handlers (script-runtime)"
+  echo
+  echo "The AWS tutorial's \\`function.sh\\` echo handler (\\`_HANDLER=function.handler\\`) under the classic curl-loop"
+  echo "bootstrap (tests/fixtures/scripts/classic-bootstrap.sh) and under script-runtime's shell mode; the same handler as"
+  echo "an executable (\\`echo-handler.sh\\`) under its executable mode. Cold start includes sourcing the file. Same"
+  echo "measurements as above, ratios to the curl loop; script-runtime's bootstrap is $(stat -c %s "$work/script/script-runtime/bootstrap") B stripped."
+  echo
+  echo "$script_bench"
   if [ -n "$instr" ]; then
     echo
     echo "## Instructions from exec to the first request"

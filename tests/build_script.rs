@@ -14,7 +14,10 @@ fn zip_entries(zip: &[u8]) -> Vec<(String, u32)> {
         let u16_at = |o: usize| u16::from_le_bytes([zip[h + o], zip[h + o + 1]]) as usize;
         let name_len = u16_at(28);
         let attrs = u32::from_le_bytes(zip[h + 38..h + 42].try_into().unwrap());
-        entries.push((String::from_utf8_lossy(&zip[h + 46..h + 46 + name_len]).into_owned(), attrs >> 16));
+        entries.push((
+            String::from_utf8_lossy(&zip[h + 46..h + 46 + name_len]).into_owned(),
+            attrs >> 16,
+        ));
         at = h + 46 + name_len;
     }
     entries
@@ -40,8 +43,11 @@ fn user_crate_builds_to_a_deterministic_zip_and_invokes_locally() {
          lambda_main!(shout);\n",
     )
     .unwrap();
-    std::fs::write(krate.join("src/bin/other.rs"), "lambda_lite::lambda_main!(|e: &[u8], _: &lambda_lite::Context| Ok(e.to_vec()));\n")
-        .unwrap();
+    std::fs::write(
+        krate.join("src/bin/other.rs"),
+        "lambda_lite::lambda_main!(|e: &[u8], _: &lambda_lite::Context| Ok(e.to_vec()));\n",
+    )
+    .unwrap();
     let out = krate.join("target/lambda");
     let build = || {
         let output = Command::new("bash")
@@ -52,21 +58,39 @@ fn user_crate_builds_to_a_deterministic_zip_and_invokes_locally() {
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         stdout
     };
     let stdout = build();
     for name in ["my-fn", "other"] {
-        assert!(stdout.contains(&format!("target/lambda/{name}/bootstrap ")), "artifact line for {name}:\n{stdout}");
+        assert!(
+            stdout.contains(&format!("target/lambda/{name}/bootstrap ")),
+            "artifact line for {name}:\n{stdout}"
+        );
         let zip = std::fs::read(out.join(name).join("bootstrap.zip")).unwrap();
         assert_eq!(zip_entries(&zip), [("bootstrap".to_owned(), 0o100755)]);
     }
     assert!(stdout.contains(r#"{"QUIET":"PLEASE"}"#), "{stdout}");
-    let report = stdout.lines().find(|l| l.starts_with("REPORT RequestId: ")).expect("a REPORT line");
-    for field in ["\tDuration: ", " ms\tBilled Duration: ", "\tMemory Size: 128 MB\tMax Memory Used: ", "\tInit Duration: "] {
+    let report = stdout
+        .lines()
+        .find(|l| l.starts_with("REPORT RequestId: "))
+        .expect("a REPORT line");
+    for field in [
+        "\tDuration: ",
+        " ms\tBilled Duration: ",
+        "\tMemory Size: 128 MB\tMax Memory Used: ",
+        "\tInit Duration: ",
+    ] {
         assert!(report.contains(field), "{report}");
     }
     let first = std::fs::read(out.join("my-fn/bootstrap.zip")).unwrap();
     build();
-    assert!(first == std::fs::read(out.join("my-fn/bootstrap.zip")).unwrap(), "same input, same zip bytes");
+    assert!(
+        first == std::fs::read(out.join("my-fn/bootstrap.zip")).unwrap(),
+        "same input, same zip bytes"
+    );
 }

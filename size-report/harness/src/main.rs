@@ -2,7 +2,7 @@
 //!
 //! `invoke BOOTSTRAP [--event E]... [--event-file F]... [--stdin] [--wrapper CMD]`
 //!     sends each event, prints the response (or error JSON) and Lambda's REPORT line.
-//! `bench --candidate NAME=PATH... [--reference NAME] [--spawns N] [--warm N]`
+//! `bench --candidate NAME=PATH [--env KEY=VALUE]... ... [--reference NAME] [--spawns N] [--warm N]`
 //!     cold start (exec → first GET /next) and warm cycle, all candidates interleaved.
 //! `serve-one BOOTSTRAP [--wrapper CMD]` waits for the first GET /next, then sends SIGTERM
 //!     (for instruction counts from exec to the first request, under valgrind).
@@ -38,6 +38,10 @@ type Res<T> = Result<T, String>;
 
 /// The environment a real function sees (a clean one, as on Lambda).
 fn spawn(bootstrap: &str, wrapper: Option<&str>, api: &LocalApi, quiet: bool) -> Res<Child> {
+    spawn_with(bootstrap, wrapper, api, quiet, &[])
+}
+
+fn spawn_with(bootstrap: &str, wrapper: Option<&str>, api: &LocalApi, quiet: bool, extra: &[(String, String)]) -> Res<Child> {
     let path = std::path::Path::new(bootstrap).canonicalize().map_err(|e| format!("{bootstrap}: {e}"))?;
     let bootstrap = path.to_string_lossy().into_owned();
     let bootstrap = bootstrap.as_str();
@@ -72,6 +76,7 @@ fn spawn(bootstrap: &str, wrapper: Option<&str>, api: &LocalApi, quiet: bool) ->
         .env("PATH", "/usr/local/bin:/usr/bin:/bin:/opt/bin")
         .env("LD_LIBRARY_PATH", "/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib")
         .current_dir(&dir)
+        .envs(extra.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null());
     if quiet {
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
@@ -200,6 +205,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 struct Candidate {
     name: String,
     path: String,
+    env: Vec<(String, String)>,
     cold: Vec<f64>,
     startup_rss: Vec<u64>,
     warm: Vec<f64>,
@@ -219,12 +225,18 @@ fn bench(args: &[String]) -> Res<ExitCode> {
                 cands.push(Candidate {
                     name: n.into(),
                     path: p.into(),
+                    env: vec![],
                     cold: vec![],
                     startup_rss: vec![],
                     warm: vec![],
                     warm_rss: 0,
                     connections: 0,
                 });
+            }
+            "--env" => {
+                let v = it.next().ok_or("--env KEY=VALUE")?;
+                let (k, val) = v.split_once('=').ok_or("--env KEY=VALUE")?;
+                cands.last_mut().ok_or("--env follows a --candidate")?.env.push((k.into(), val.into()));
             }
             "--spawns" => spawns = it.next().and_then(|v| v.parse().ok()).ok_or("--spawns N")?,
             "--warm" => warm = it.next().and_then(|v| v.parse().ok()).ok_or("--warm N")?,
@@ -237,7 +249,7 @@ fn bench(args: &[String]) -> Res<ExitCode> {
     // thread with a plain listener (no server threads to wake): t0, spawn, accept, read the head.
     for round in 0..spawns + 3 {
         for c in cands.iter_mut() {
-            let (us, rss) = cold_start(&c.path).map_err(|e| format!("{}: {e}", c.name))?;
+            let (us, rss) = cold_start(&c.path, &c.env).map_err(|e| format!("{}: {e}", c.name))?;
             if round >= 3 {
                 c.cold.push(us);
                 c.startup_rss.push(rss);
@@ -248,7 +260,7 @@ fn bench(args: &[String]) -> Res<ExitCode> {
     let mut live = Vec::new();
     for c in &cands {
         let api = LocalApi::start().map_err(|e| e.to_string())?;
-        let mut child = spawn(&c.path, None, &api, true)?;
+        let mut child = spawn_with(&c.path, None, &api, true, &c.env)?;
         let next = next_request(&api, &mut child).map_err(|e| format!("{}: {e}", c.name))?;
         live.push((api, child, Some(next)));
     }
@@ -313,7 +325,7 @@ fn bench(args: &[String]) -> Res<ExitCode> {
 
 /// One cold start: µs from just before spawn to the complete head of the first request, and
 /// the child's VmHWM at that moment (KiB).
-fn cold_start(path: &str) -> Res<(f64, u64)> {
+fn cold_start(path: &str, env: &[(String, String)]) -> Res<(f64, u64)> {
     use std::io::Read;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?.to_string();
@@ -323,6 +335,8 @@ fn cold_start(path: &str) -> Res<(f64, u64)> {
         .env("AWS_LAMBDA_FUNCTION_NAME", "cold")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
