@@ -102,6 +102,7 @@ target_dir=$(cargo metadata --manifest-path "$manifest" --format-version 1 --no-
   python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null) ||
   target_dir="$(dirname "$manifest")/target"
 [ -n "$out" ] || out="$target_dir/lambda"
+out=$(mkdir -p "$out" && cd "$out" && pwd)
 
 # With no --example/--bin: every example of this repo, or every binary of a user's crate.
 if [ ${#names[@]} -eq 0 ]; then

@@ -156,9 +156,9 @@ fi
   echo
   echo "## Script handlers (script-runtime)"
   echo
-  echo "The AWS tutorial's \\`function.sh\\` echo handler (\\`_HANDLER=function.handler\\`) under the classic curl-loop"
+  echo 'The AWS tutorial'"'"'s `function.sh` echo handler (`_HANDLER=function.handler`) under the classic curl-loop'
   echo "bootstrap (tests/fixtures/scripts/classic-bootstrap.sh) and under script-runtime's shell mode; the same handler as"
-  echo "an executable (\\`echo-handler.sh\\`) under its executable mode. Cold start includes sourcing the file. Same"
+  echo 'an executable (`echo-handler.sh`) under its executable mode. Cold start includes sourcing the file. Same'
   echo "measurements as above, ratios to the curl loop; script-runtime's bootstrap is $(stat -c %s "$work/script/script-runtime/bootstrap") B stripped."
   echo
   echo "$script_bench"
