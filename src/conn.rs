@@ -227,7 +227,7 @@ pub(crate) struct Connection {
 
 /// How reading a response failed: before its first byte (the request may be resent on a new
 /// connection) or after (never resent).
-enum ReadError {
+pub(crate) enum ReadError {
     BeforeFirstByte(io::Error),
     Started(ExchangeError),
 }
@@ -334,7 +334,7 @@ fn make_room(inbox: &mut Vec<u8>, filled: usize, want: usize) {
 }
 
 /// Reads into `inbox[*filled..]`; `Ok(0)` is EOF. Retries on EINTR.
-fn fill(stream: &mut TcpStream, inbox: &mut [u8], filled: &mut usize) -> io::Result<usize> {
+fn fill(stream: &mut impl Read, inbox: &mut [u8], filled: &mut usize) -> io::Result<usize> {
     loop {
         match stream.read(&mut inbox[*filled..]) {
             Ok(n) => {
@@ -348,8 +348,9 @@ fn fill(stream: &mut TcpStream, inbox: &mut [u8], filled: &mut usize) -> io::Res
 }
 
 /// Reads one response into `inbox`. Returns it and whether the connection must be dropped.
-fn read_response<const K: usize>(
-    stream: &mut TcpStream,
+/// Generic over the reader only so the fuzz targets can feed it from memory.
+pub(crate) fn read_response<const K: usize>(
+    stream: &mut impl Read,
     inbox: &mut Vec<u8>,
     wanted: &[&str; K],
 ) -> Result<(Response<K>, bool), ReadError> {
@@ -398,7 +399,7 @@ fn read_response<const K: usize>(
 
 /// Reads the body that starts at `inbox[start..]`, `filled` bytes being already there.
 fn read_body(
-    stream: &mut TcpStream,
+    stream: &mut impl Read,
     inbox: &mut Vec<u8>,
     mut filled: usize,
     start: usize,

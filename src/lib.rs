@@ -5,6 +5,9 @@
 mod conn;
 mod context;
 mod error;
+#[cfg(feature = "internal-fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod log;

@@ -1,0 +1,111 @@
+//! Hostile sizes are refused without being allocated: a counting allocator tracks what the
+//! runtime's thread allocates while it reads `Content-Length: 99999999999` or a chunk of
+//! `ffffffffffff` bytes, and answers the invocation with an error.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
+#![allow(unsafe_code)] // a counting GlobalAlloc cannot be written without it
+mod support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use support::*;
+
+struct Counting;
+
+thread_local! {
+    static TRACK: Cell<bool> = const { Cell::new(false) };
+    static LIVE: Cell<usize> = const { Cell::new(0) };
+    static PEAK: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; the bookkeeping touches only const-initialised
+// thread-locals, which never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if TRACK.with(Cell::get) {
+            let live = LIVE.with(|l| {
+                l.set(l.get() + layout.size());
+                l.get()
+            });
+            PEAK.with(|p| p.set(p.get().max(live)));
+        }
+        // SAFETY: same layout contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if TRACK.with(Cell::get) {
+            LIVE.with(|l| l.set(l.get().saturating_sub(layout.size())));
+        }
+        // SAFETY: same layout contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs one step against `hostile` (a `/next` answer); returns the error posted and the peak
+/// bytes the runtime's thread had allocated at once.
+fn peak_for(hostile: &[u8]) -> (serde_json::Value, usize) {
+    let api = FakeApi::start();
+    api.push(Reply::Partial(hostile.to_vec()));
+    api.push(accepted());
+    let mut rt = runtime(&api);
+    PEAK.with(|p| p.set(0));
+    LIVE.with(|l| l.set(0));
+    TRACK.with(|t| t.set(true));
+    rt.step(&mut echo).unwrap();
+    TRACK.with(|t| t.set(false));
+    let posts = api.wait_for(2);
+    assert!(posts[1].path.ends_with("/error"), "{}", posts[1].path);
+    (
+        serde_json::from_slice(&posts[1].body).unwrap(),
+        PEAK.with(Cell::get),
+    )
+}
+
+#[test]
+fn huge_content_length_is_refused_without_allocating_it() {
+    let (err, peak) = peak_for(b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r\r\nContent-Length: 99999999999\r\n\r\n");
+    assert_eq!(err["errorType"], "Runtime.InvalidEvent");
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 8 MiB")
+    );
+    assert!(peak < 64 * 1024, "peak {peak} B");
+}
+
+#[test]
+fn huge_chunk_is_refused_without_allocating_it() {
+    let (err, peak) = peak_for(b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffff\r\nxx");
+    assert_eq!(err["errorType"], "Runtime.InvalidEvent");
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 8 MiB")
+    );
+    assert!(peak < 64 * 1024, "peak {peak} B");
+}
+
+#[test]
+fn chunks_adding_up_past_the_cap_stop_at_the_cap() {
+    // Many 1 MiB chunks: the runtime reads up to its 8 MiB cap, then refuses. The receive buffer
+    // doubles as it grows, so while it grows to the cap the old half (4 MiB) and the new buffer
+    // are both allocated (the new one is fresh calloc'd memory, not resident until written).
+    let mut hostile = b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..12 {
+        hostile.extend_from_slice(b"100000\r\n");
+        hostile.extend(std::iter::repeat_n(b'a', 0x100000));
+        hostile.extend_from_slice(b"\r\n");
+    }
+    let (err, peak) = peak_for(&hostile);
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 8 MiB")
+    );
+    assert!(peak < 12 * 1024 * 1024 + 256 * 1024, "peak {peak} B");
+}
