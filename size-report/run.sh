@@ -91,6 +91,21 @@ cp "$work/build/lever-dns/$musl/release/examples/echo" "$work/bin/lever-dns" && 
 add lever-dns "lever: feature dns (getaddrinfo linked)" "$work/bin/lever-dns" 1
 default_profile
 
+# Unstripped twins, for the symbol breakdown (same profile, strip off).
+echo "run.sh: building unstripped copies for the byte breakdown" >&2
+size_profile abort
+export CARGO_PROFILE_RELEASE_STRIP=false
+for spec in "lite-echo|$lite|example|echo|" "lite-json-echo|$lite|example|json_echo|json" "minlambda-echo|$minl|bin|minlambda-echo|"; do
+  IFS='|' read -r label manifest kind name features <<<"$spec"
+  cargo build --quiet --release --manifest-path "$manifest" --target $musl --target-dir "$work/build/$label-syms" \
+    "--$kind" "$name" ${features:+--features "$features"}
+  if [ "$kind" = example ]; then src="$work/build/$label-syms/$musl/release/examples/$name"; else src="$work/build/$label-syms/$musl/release/$name"; fi
+  cp "$src" "$work/bin/$label-syms"
+done
+default_profile
+bloat=$(python3 "$here/bloat.py" "lite-echo-abort=$work/bin/lite-echo-syms" "lite-json-echo-abort=$work/bin/lite-json-echo-syms" \
+  "minlambda-echo-abort=$work/bin/minlambda-echo-syms")
+
 zip_size() { # deterministic zip of the binary named bootstrap, as build.sh makes it
   local tmp; tmp=$(mktemp -d)
   cp "$1" "$tmp/bootstrap"; TZ=UTC touch -t 198001010000 "$tmp/bootstrap"
@@ -162,6 +177,13 @@ fi
   echo "measurements as above, ratios to the curl loop; script-runtime's bootstrap is $(stat -c %s "$work/script/script-runtime/bootstrap") B stripped."
   echo
   echo "$script_bench"
+  echo
+  echo "## Where the bytes go"
+  echo
+  echo "Symbol sizes (\`nm -S\`) of unstripped builds with the same profile (musl, size profile, panic=abort), grouped by"
+  echo "origin (size-report/bloat.py). The stripped file adds section alignment and relocations (static-pie) to these."
+  echo
+  echo "$bloat"
   if [ -n "$instr" ]; then
     echo
     echo "## Instructions from exec to the first request"

@@ -43,6 +43,17 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// Runs `f` with this thread's allocations counted; returns its result and the peak bytes
+/// allocated at once.
+fn tracked<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    PEAK.with(|p| p.set(0));
+    LIVE.with(|l| l.set(0));
+    TRACK.with(|t| t.set(true));
+    let result = f();
+    TRACK.with(|t| t.set(false));
+    (result, PEAK.with(Cell::get))
+}
+
 /// Runs one step against `hostile` (a `/next` answer); returns the error posted and the peak
 /// bytes the runtime's thread had allocated at once.
 fn peak_for(hostile: &[u8]) -> (serde_json::Value, usize) {
@@ -50,17 +61,11 @@ fn peak_for(hostile: &[u8]) -> (serde_json::Value, usize) {
     api.push(Reply::Partial(hostile.to_vec()));
     api.push(accepted());
     let mut rt = runtime(&api);
-    PEAK.with(|p| p.set(0));
-    LIVE.with(|l| l.set(0));
-    TRACK.with(|t| t.set(true));
-    rt.step(&mut echo).unwrap();
-    TRACK.with(|t| t.set(false));
+    let (result, peak) = tracked(|| rt.step(&mut echo));
+    result.unwrap();
     let posts = api.wait_for(2);
     assert!(posts[1].path.ends_with("/error"), "{}", posts[1].path);
-    (
-        serde_json::from_slice(&posts[1].body).unwrap(),
-        PEAK.with(Cell::get),
-    )
+    (serde_json::from_slice(&posts[1].body).unwrap(), peak)
 }
 
 #[test]
@@ -108,4 +113,32 @@ fn chunks_adding_up_past_the_cap_stop_at_the_cap() {
             .contains("larger than 8 MiB")
     );
     assert!(peak < 12 * 1024 * 1024 + 256 * 1024, "peak {peak} B");
+}
+
+#[test]
+fn steady_state_invocations_allocate_nothing_in_the_runtime() {
+    // After the first events (which size the buffers), serving another event of the same size
+    // allocates nothing but what the handler itself returns (here: nothing).
+    let api = FakeApi::start();
+    let mut rt = runtime(&api);
+    let mut handler = |_: &[u8], _: &lambda_lite::Context| Ok(Vec::new());
+    for i in 0..3 {
+        api.push_event(
+            event(&format!("warm-{i}"), vec![b'x'; 5000])
+                .like_lambda()
+                .header("Lambda-Runtime-Trace-Id", "Root=1-a"),
+        );
+        rt.step(&mut handler).unwrap();
+    }
+    for (i, trace) in [(0, true), (1, false), (2, true)] {
+        let mut next = event(&format!("steady-{i}"), vec![b'y'; 5000]).like_lambda();
+        if trace {
+            next = next.header("Lambda-Runtime-Trace-Id", "Root=1-b");
+        }
+        api.push_event(next);
+        let (result, peak) = tracked(|| rt.step(&mut handler));
+        result.unwrap();
+        assert_eq!(peak, 0, "bytes allocated while serving steady-{i}");
+    }
+    assert_eq!(api.wait_for(12).len(), 12);
 }

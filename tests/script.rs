@@ -16,6 +16,7 @@ fn task_root(test: &str, files: &[(&str, &str, bool)]) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     for (name, contents, exec) in files {
         let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, contents).unwrap();
         if *exec {
             use std::os::unix::fs::PermissionsExt;
@@ -38,17 +39,17 @@ fn start(api: &FakeApi, root: &Path, handler: &str, shell: Option<&str>) -> Chil
     cmd.spawn().unwrap()
 }
 
-/// Serves `events` (id, body) then refuses /next with 403 so the runtime exits; returns the
-/// posts in order and the runtime's stderr.
-fn serve(
+/// Serves `events` then refuses /next with 403 so the runtime exits; returns the posts in
+/// order and the runtime's stderr.
+fn serve_responses(
     root: &Path,
     handler: &str,
     shell: Option<&str>,
-    events: &[(&str, Vec<u8>)],
+    events: Vec<Response>,
 ) -> (Vec<Recorded>, String) {
     let api = FakeApi::start();
-    for (id, body) in events {
-        api.push_event(event(id, body.clone()).like_lambda());
+    for e in events {
+        api.push_event(e);
     }
     api.push(Response::new(403, "").reply());
     let (status, stderr) = wait_exit(start(&api, root, handler, shell));
@@ -59,6 +60,20 @@ fn serve(
         .filter(|r| r.method == "POST")
         .collect();
     (posts, stderr)
+}
+
+/// [`serve_responses`] for plain events (id, body), framed as the service frames them.
+fn serve(
+    root: &Path,
+    handler: &str,
+    shell: Option<&str>,
+    events: &[(&str, Vec<u8>)],
+) -> (Vec<Recorded>, String) {
+    let events = events
+        .iter()
+        .map(|(id, body)| event(id, body.clone()).like_lambda())
+        .collect();
+    serve_responses(root, handler, shell, events)
 }
 
 fn tutorial_root(test: &str) -> PathBuf {
@@ -308,16 +323,11 @@ fn events_arrive_intact_unicode_quotes_newlines_and_one_mib() {
 fn context_variables_and_trace_are_set_then_cleared() {
     let script = "handler() { echo \"$LAMBDA_REQUEST_ID|${_X_AMZN_TRACE_ID:-unset}|$LAMBDA_INVOKED_FUNCTION_ARN|${#LAMBDA_DEADLINE_MS}\"; }\n";
     let root = task_root("context", &[("function.sh", script, false)]);
-    let api = FakeApi::start();
-    api.push_event(event("t1", "{}").header("Lambda-Runtime-Trace-Id", "Root=1-abc;Sampled=1"));
-    api.push_event(event("t2", "{}"));
-    api.push(Response::new(403, "").reply());
-    wait_exit(start(&api, &root, "function.handler", None));
-    let posts: Vec<_> = api
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST")
-        .collect();
+    let events = vec![
+        event("t1", "{}").header("Lambda-Runtime-Trace-Id", "Root=1-abc;Sampled=1"),
+        event("t2", "{}"),
+    ];
+    let (posts, _) = serve_responses(&root, "function.handler", None, events);
     assert_eq!(
         posts[0].body_str(),
         "t1|Root=1-abc;Sampled=1|arn:aws:lambda:us-east-1:123456789012:function:f|13"
@@ -332,26 +342,15 @@ fn context_variables_and_trace_are_set_then_cleared() {
 fn executable_mode_runs_sh_and_python_scripts_per_event() {
     let sh = "#!/bin/sh\nread -r line\necho \"sh got $line for $LAMBDA_REQUEST_ID trace=${_X_AMZN_TRACE_ID:-unset}\"\n[ \"$line\" != fail ] || { echo 'told to fail' >&2; exit 5; }\n";
     let py = "#!/usr/bin/env python3\nimport json, os, sys\nevent = json.load(sys.stdin)\nprint(json.dumps({'sum': sum(event['n']), 'id': os.environ['LAMBDA_REQUEST_ID']}), end='')\n";
-    let root = task_root("exec", &[("handler.sh", sh, true)]);
-    std::fs::create_dir_all(root.join("bin")).unwrap();
-    std::fs::write(root.join("bin/handler.py"), py).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        root.join("bin/handler.py"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
-
-    let api = FakeApi::start();
-    api.push_event(event("e1", "hello\n").header("Lambda-Runtime-Trace-Id", "Root=1-x"));
-    api.push_event(event("e2", "fail\n"));
-    api.push(Response::new(403, "").reply());
-    wait_exit(start(&api, &root, "handler.sh", None));
-    let posts: Vec<_> = api
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST")
-        .collect();
+    let root = task_root(
+        "exec",
+        &[("handler.sh", sh, true), ("bin/handler.py", py, true)],
+    );
+    let events = vec![
+        event("e1", "hello\n").header("Lambda-Runtime-Trace-Id", "Root=1-x"),
+        event("e2", "fail\n"),
+    ];
+    let (posts, _) = serve_responses(&root, "handler.sh", None, events);
     assert_eq!(
         posts[0].body_str(),
         "sh got hello for e1 trace=Root=1-x\n",

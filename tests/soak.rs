@@ -314,20 +314,7 @@ fn write_out(
         return Ok(());
     }
     if ragged {
-        let mut x = rng_seed | 1;
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let n = (x as usize % 5000 + 1).min(rest.len());
-            stream.write_all(&rest[..n])?;
-            rest = &rest[n..];
-            if x % 5 == 0 {
-                thread::sleep(Duration::from_micros(200));
-            }
-        }
-        return Ok(());
+        return support::write_ragged(stream, bytes, rng_seed);
     }
     stream.write_all(bytes)
 }

@@ -337,23 +337,26 @@ fn write_delivered(
             }
             Ok(())
         }
-        Delivery::Ragged(seed) => {
-            let mut x = seed | 1;
-            let mut rest = bytes;
-            while !rest.is_empty() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let n = (x as usize % 3000 + 1).min(rest.len());
-                stream.write_all(&rest[..n])?;
-                rest = &rest[n..];
-                if x % 7 == 0 {
-                    thread::sleep(Duration::from_millis(1));
-                }
-            }
-            Ok(())
+        Delivery::Ragged(seed) => write_ragged(stream, bytes, *seed),
+    }
+}
+
+/// Writes `bytes` in pseudo-random pieces of 1 to 3000 bytes (seeded), with short pauses.
+pub fn write_ragged(stream: &mut TcpStream, bytes: &[u8], seed: u64) -> std::io::Result<()> {
+    let mut x = seed | 1;
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let n = (x as usize % 3000 + 1).min(rest.len());
+        stream.write_all(&rest[..n])?;
+        rest = &rest[n..];
+        if x % 7 == 0 {
+            thread::sleep(Duration::from_micros(200));
         }
     }
+    Ok(())
 }
 
 fn read_request(
