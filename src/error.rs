@@ -150,21 +150,15 @@ fn header_type(error_type: &str) -> Cow<'_, str> {
     }
 }
 
-/// Writes `{"errorType":…,"errorMessage":…,"stackTrace":[…]}` into `out` (cleared first).
-pub(crate) fn write_error_json(out: &mut Vec<u8>, error_type: &str, message: &str, stack: &[&str]) {
+/// Writes `{"errorType":…,"errorMessage":…,"stackTrace":[]}` into `out` (cleared first). A
+/// panic's location is part of its message; there is no other stack to report.
+pub(crate) fn write_error_json(out: &mut Vec<u8>, error_type: &str, message: &str) {
     out.clear();
     out.extend_from_slice(b"{\"errorType\":");
     push_json_string(out, error_type);
     out.extend_from_slice(b",\"errorMessage\":");
     push_json_string(out, message);
-    out.extend_from_slice(b",\"stackTrace\":[");
-    for (i, frame) in stack.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        push_json_string(out, frame);
-    }
-    out.extend_from_slice(b"]}");
+    out.extend_from_slice(b",\"stackTrace\":[]}");
 }
 
 /// Appends `s` as a JSON string literal: quotes, backslashes and every control character
@@ -284,53 +278,46 @@ mod tests {
 
     #[test]
     fn error_json_is_escaped() {
-        let cases: &[(&str, &str, &[&str], &str)] = &[
+        let cases: &[(&str, &str, &str)] = &[
             (
                 "T",
                 "plain",
-                &[],
                 r#"{"errorType":"T","errorMessage":"plain","stackTrace":[]}"#,
             ),
             (
                 "T",
                 "say \"hi\"",
-                &[],
                 r#"{"errorType":"T","errorMessage":"say \"hi\"","stackTrace":[]}"#,
             ),
             (
                 "T",
                 "a\\b",
-                &[],
                 r#"{"errorType":"T","errorMessage":"a\\b","stackTrace":[]}"#,
             ),
             (
                 "T",
                 "l1\nl2\r\t",
-                &[],
                 r#"{"errorType":"T","errorMessage":"l1\nl2\r\t","stackTrace":[]}"#,
             ),
             (
                 "T",
                 "\0\x01\x1f\x7f",
-                &[],
                 r#"{"errorType":"T","errorMessage":"\u0000\u0001\u001f\u007f","stackTrace":[]}"#,
             ),
             (
                 "T",
                 "héllo ✓ 😀",
-                &[],
                 r#"{"errorType":"T","errorMessage":"héllo ✓ 😀","stackTrace":[]}"#,
             ),
             (
                 "T\"",
                 "m",
-                &["a.rs:1:2", "b\"c"],
-                r#"{"errorType":"T\"","errorMessage":"m","stackTrace":["a.rs:1:2","b\"c"]}"#,
+                r#"{"errorType":"T\"","errorMessage":"m","stackTrace":[]}"#,
             ),
         ];
         let mut out = Vec::new();
-        for (ty, msg, stack, want) in cases {
-            write_error_json(&mut out, ty, msg, stack);
+        for (ty, msg, want) in cases {
+            write_error_json(&mut out, ty, msg);
             assert_eq!(std::str::from_utf8(&out).unwrap(), *want);
         }
     }

@@ -141,7 +141,7 @@ fn report_before_abort(text: &str) {
         };
         let error = Error::new(PANIC_TYPE, text);
         let mut body = Vec::new();
-        crate::error::write_error_json(&mut body, error.error_type(), error.message(), &[]);
+        crate::error::write_error_json(&mut body, error.error_type(), error.message());
         let mut head = Vec::new();
         crate::runtime::write_post_head(
             &mut head,

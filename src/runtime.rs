@@ -107,11 +107,11 @@ impl Runtime {
         wire::end_request_head(&mut self.head, &self.conn.endpoint().host, &[], None);
         let next = match self.conn.exchange(&self.head, &[], &NEXT_HEADERS) {
             Ok(next) => next,
-            Err(e) => return Err(exchange_fatal("GET /next", &e)),
+            Err(e) => return Err(transport_failure("GET /next", &e)),
         };
         let inbox = self.conn.inbox();
         if !(200..300).contains(&next.status) {
-            return Err(status_fatal(
+            return Err(refusal(
                 "GET /next",
                 next.status,
                 next.body.map(|b| b.of(inbox)),
@@ -151,12 +151,7 @@ impl Runtime {
                 response
             }
             Err(error) => {
-                write_error_json(
-                    &mut self.error_body,
-                    error.error_type(),
-                    error.message(),
-                    &[],
-                );
+                write_error_json(&mut self.error_body, error.error_type(), error.message());
                 let ty = error.header_type();
                 write_post_head(
                     &mut self.head,
@@ -176,13 +171,13 @@ impl Runtime {
         };
         let result = match self.conn.exchange(&self.head, body, &[]) {
             Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
-            Ok(answer) if answer.status >= 500 => Err(status_fatal(
+            Ok(answer) if answer.status >= 500 => Err(refusal(
                 what,
                 answer.status,
                 answer.body.map(|b| b.of(self.conn.inbox())),
             )),
             Ok(answer) => {
-                let rejected = status_fatal(
+                let rejected = refusal(
                     what,
                     answer.status,
                     answer.body.map(|b| b.of(self.conn.inbox())),
@@ -192,7 +187,7 @@ impl Runtime {
             }
             Err(e) => {
                 warn(&[
-                    exchange_fatal(what, &e).message(),
+                    transport_failure(what, &e).message(),
                     "; serving the next event",
                 ]);
                 Ok(())
@@ -206,12 +201,7 @@ impl Runtime {
     /// Posts `error` to `/init/error`. The caller should then exit: the service answers every
     /// later `/next` with 403.
     pub fn send_init_error(&mut self, error: &Error) -> Result<(), Fatal> {
-        write_error_json(
-            &mut self.error_body,
-            error.error_type(),
-            error.message(),
-            &[],
-        );
+        write_error_json(&mut self.error_body, error.error_type(), error.message());
         write_post_head(
             &mut self.head,
             self.conn.endpoint(),
@@ -222,12 +212,12 @@ impl Runtime {
         );
         match self.conn.exchange(&self.head, &self.error_body, &[]) {
             Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
-            Ok(answer) => Err(status_fatal(
+            Ok(answer) => Err(refusal(
                 "POST /init/error",
                 answer.status,
                 answer.body.map(|b| b.of(self.conn.inbox())),
             )),
-            Err(e) => Err(exchange_fatal("POST /init/error", &e)),
+            Err(e) => Err(transport_failure("POST /init/error", &e)),
         }
     }
 
@@ -295,7 +285,7 @@ fn invalid_event(e: wire::WireError) -> Error {
 }
 
 #[cold]
-fn exchange_fatal(what: &str, e: &ExchangeError) -> Fatal {
+fn transport_failure(what: &str, e: &ExchangeError) -> Fatal {
     let mut message = String::from(what);
     message.push_str(" failed: ");
     e.describe(&mut message);
@@ -303,7 +293,7 @@ fn exchange_fatal(what: &str, e: &ExchangeError) -> Fatal {
 }
 
 #[cold]
-fn status_fatal(what: &str, status: u16, body: Result<&[u8], wire::WireError>) -> Fatal {
+fn refusal(what: &str, status: u16, body: Result<&[u8], wire::WireError>) -> Fatal {
     // httparse only accepts three-digit status codes.
     let code = [
         b'0' + (status / 100 % 10) as u8,
