@@ -189,3 +189,29 @@ fn example_binary(name: &str) -> std::path::PathBuf {
     }
     dir.join("examples").join(name)
 }
+
+/// The typed forms with one-time init compile as documented: the macro with `init`, and
+/// `json::run_with_init` with a closure. (They never return, so they are not run here; the
+/// byte-level init path they build on is tested in tests/process.rs.)
+#[allow(dead_code)]
+mod typed_init_forms_compile {
+    use lambda_lite::{Context, Error};
+
+    struct Prefix(String);
+
+    fn setup() -> Result<Prefix, Error> {
+        Ok(Prefix("hello".into()))
+    }
+
+    fn handle(prefix: &mut Prefix, name: &str, _: &Context) -> Result<String, Error> {
+        Ok(format!("{} {name}", prefix.0))
+    }
+
+    lambda_lite::lambda_main!(json init = setup, handler = handle);
+
+    fn with_closures() -> ! {
+        lambda_lite::json::run_with_init(setup, |p: &mut Prefix, n: u32, _: &Context| {
+            Ok(format!("{} {n}", p.0))
+        })
+    }
+}
