@@ -223,7 +223,13 @@ if [ ${#events[@]} -gt 0 ] || [ ${#event_files[@]} -gt 0 ] || [ "$invoke_stdin" 
   args=()
   for e in "${events[@]}"; do args+=(--event "$e"); done
   for f in "${event_files[@]}"; do args+=(--event-file "$f"); done
-  [ "$invoke_stdin" = 1 ] && args+=(--stdin)
+  stdin_events=/dev/null
+  if [ "$invoke_stdin" = 1 ]; then
+    # Read once, replayed to every bootstrap.
+    stdin_events=$(mktemp)
+    cat > "$stdin_events"
+    args+=(--stdin)
+  fi
   if [ "$arch" = aarch64 ]; then
     command -v qemu-aarch64-static >/dev/null || command -v qemu-aarch64 >/dev/null || {
       echo "build.sh: installing qemu-user-static to run the arm64 bootstrap…" >&2
@@ -232,8 +238,16 @@ if [ ${#events[@]} -gt 0 ] || [ ${#event_files[@]} -gt 0 ] || [ "$invoke_stdin" 
     }
     args+=(--wrapper "$(command -v qemu-aarch64-static || command -v qemu-aarch64)")
   fi
+  status=0
   for dir in "${built[@]}"; do
     echo "== $(basename "$dir")" >&2
-    "$target_dir/harness/release/lambda-harness" invoke "$dir/bootstrap" "${args[@]}"
+    rc=0
+    "$target_dir/harness/release/lambda-harness" invoke "$dir/bootstrap" "${args[@]}" < "$stdin_events" || rc=$?
+    case $rc in
+      0) ;;
+      3) echo "build.sh: $(basename "$dir") answered with an error (shown above)" >&2 ;;
+      *) echo "build.sh: the local run of $(basename "$dir") failed" >&2; status=1 ;;
+    esac
   done
+  exit $status
 fi

@@ -1,7 +1,9 @@
 //! lambda-harness: run a `bootstrap` on a local Runtime API.
 //!
 //! `invoke BOOTSTRAP [--event E]... [--event-file F]... [--stdin] [--wrapper CMD]`
-//!     sends each event, prints the response (or error JSON) and Lambda's REPORT line.
+//!     sends each event, prints the response (or error JSON) and Lambda's REPORT line. Exits
+//!     0, or 3 when the function answered an event with an error, or 1 when the run failed
+//!     (init error, the process died, no answer).
 //! `bench --candidate NAME=PATH [--env KEY=VALUE]... ... [--reference NAME] [--spawns N] [--warm N]`
 //!     cold start (exec → first GET /next) and warm cycle, all candidates interleaved.
 //! `serve-one BOOTSTRAP [--wrapper CMD]` waits for the first GET /next, then sends SIGTERM
@@ -135,6 +137,7 @@ fn invoke(args: &[String]) -> Res<ExitCode> {
     let mut child = spawn(&bootstrap, wrapper.as_deref(), &api, false)?;
     let mut init = None;
     let mut failed = false;
+    let mut function_error = false;
     let result = (|| -> Res<()> {
         let mut next = next_request(&api, &mut child)?;
         for event in &events {
@@ -165,7 +168,7 @@ fn invoke(args: &[String]) -> Res<ExitCode> {
                 return Err(format!("answer to the wrong invocation: {}", post.path));
             }
             if post.path.ends_with("/error") {
-                failed = true;
+                function_error = true;
             }
             let rss_kib = api::peak_rss_kib(child.id()).unwrap_or(0);
             println!("{}", String::from_utf8_lossy(&post.body));
@@ -186,8 +189,10 @@ fn invoke(args: &[String]) -> Res<ExitCode> {
     let _ = child.kill();
     let _ = child.wait();
     match result {
-        Ok(()) if !failed => Ok(ExitCode::SUCCESS),
-        Ok(()) => Ok(ExitCode::from(1)),
+        Ok(()) if failed => Ok(ExitCode::from(1)),
+        // The function answered, with an error: a result, not a failure of the run.
+        Ok(()) if function_error => Ok(ExitCode::from(3)),
+        Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
             println!("{e}");
             Ok(ExitCode::from(1))
