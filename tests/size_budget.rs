@@ -6,6 +6,9 @@ use std::path::Path;
 use std::process::Command;
 
 fn check(panic: &str) {
+    // One build at a time: on a fresh machine build.sh may have to `rustup target add` first.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = root.join("target/size-budget").join(panic);
     let output = Command::new("bash")
