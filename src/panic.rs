@@ -58,15 +58,21 @@ pub(crate) fn install() {
                 .copied()
                 .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
                 .unwrap_or("Box<dyn Any>");
-            let text = match info.location() {
-                Some(at) => format!(
-                    "panicked at {}:{}:{}: {message}",
-                    at.file(),
-                    at.line(),
-                    at.column()
-                ),
-                None => format!("panicked: {message}"),
-            };
+            // Built by hand: `format!` here would pull its machinery into every bootstrap.
+            let mut text = String::with_capacity(message.len() + 64);
+            text.push_str("panicked");
+            if let Some(at) = info.location() {
+                text.push_str(" at ");
+                text.push_str(at.file());
+                for n in [at.line(), at.column()] {
+                    text.push(':');
+                    let mut digits = Vec::new();
+                    crate::wire::push_decimal(&mut digits, n as usize);
+                    text.push_str(std::str::from_utf8(&digits).unwrap_or_default());
+                }
+            }
+            text.push_str(": ");
+            text.push_str(message);
             #[cfg(panic = "abort")]
             report_before_abort(&text);
             #[cfg(panic = "unwind")]
