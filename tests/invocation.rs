@@ -64,30 +64,6 @@ fn malformed_optional_headers_never_cost_the_invocation() {
 }
 
 #[test]
-fn trace_variable_is_set_then_cleared() {
-    let api = FakeApi::start();
-    api.push_event(event("r1", "").header(
-        "Lambda-Runtime-Trace-Id",
-        "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
-    ));
-    api.push_event(event("r2", ""));
-    let mut handler = |_: &[u8], _: &Context| {
-        Ok(std::env::var("_X_AMZN_TRACE_ID")
-            .unwrap_or("<unset>".into())
-            .into_bytes())
-    };
-    let mut rt = runtime(&api);
-    rt.step(&mut handler).unwrap();
-    rt.step(&mut handler).unwrap();
-    let reqs = api.wait_for(4);
-    assert_eq!(
-        reqs[1].body_str(),
-        "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
-    );
-    assert_eq!(reqs[3].body_str(), "<unset>");
-}
-
-#[test]
 fn invocation_id_is_echoed_and_never_invented() {
     let api = FakeApi::start();
     api.push_event(event("r1", "ok").header("Lambda-Runtime-Invocation-Id", "f0a7c1e2-nonce"));
