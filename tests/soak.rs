@@ -323,45 +323,20 @@ fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 1 << 16];
     loop {
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut req = httparse::Request::new(&mut headers);
-        let parsed = match req.parse(&buf) {
-            Ok(httparse::Status::Complete(len)) => {
-                let hs: Vec<(String, String)> = req
-                    .headers
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.name.to_owned(),
-                            String::from_utf8_lossy(h.value).into_owned(),
-                        )
-                    })
-                    .collect();
-                let cl = hs
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                    .map_or(0, |(_, v)| v.parse().unwrap());
-                (buf.len() >= len + cl).then(|| {
-                    (
-                        req.method.unwrap().to_owned(),
-                        req.path.unwrap().to_owned(),
-                        hs,
-                        len,
-                        cl,
-                    )
-                })
-            }
-            _ => None,
-        };
-        let Some((method, path, hs, len, cl)) = parsed else {
+        let Some(support::Recorded {
+            method,
+            path,
+            headers: hs,
+            body,
+            ..
+        }) = support::take_request(&mut buf, 0)
+        else {
             match stream.read(&mut chunk) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
             }
             continue;
         };
-        let body = buf[len..len + cl].to_vec();
-        buf.drain(..len + cl);
         if method == "GET" {
             let (reply, seed, delay) = {
                 let mut s = state.lock().unwrap();

@@ -359,6 +359,42 @@ pub fn write_ragged(stream: &mut TcpStream, bytes: &[u8], seed: u64) -> std::io:
     Ok(())
 }
 
+/// Takes one complete request (head and `Content-Length` body) off the front of `buf`, or
+/// `None` while it is incomplete.
+pub fn take_request(buf: &mut Vec<u8>, connection: usize) -> Option<Recorded> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut req = httparse::Request::new(&mut headers);
+    let Ok(httparse::Status::Complete(len)) = req.parse(buf) else {
+        return None;
+    };
+    let headers: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_owned(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect();
+    let cl: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .map_or(0, |(_, v)| v.parse().expect("content-length"));
+    if buf.len() < len + cl {
+        return None;
+    }
+    let rec = Recorded {
+        method: req.method.unwrap_or_default().to_owned(),
+        path: req.path.unwrap_or_default().to_owned(),
+        headers,
+        body: buf[len..len + cl].to_vec(),
+        connection,
+    };
+    buf.drain(..len + cl);
+    Some(rec)
+}
+
 fn read_request(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
@@ -367,34 +403,8 @@ fn read_request(
 ) -> Option<Recorded> {
     let mut chunk = [0u8; 64 * 1024];
     loop {
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut req = httparse::Request::new(&mut headers);
-        if let Ok(httparse::Status::Complete(len)) = req.parse(buf) {
-            let headers: Vec<(String, String)> = req
-                .headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.name.to_owned(),
-                        String::from_utf8_lossy(h.value).into_owned(),
-                    )
-                })
-                .collect();
-            let cl: usize = headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                .map_or(0, |(_, v)| v.parse().expect("content-length"));
-            if buf.len() >= len + cl {
-                let rec = Recorded {
-                    method: req.method.unwrap_or_default().to_owned(),
-                    path: req.path.unwrap_or_default().to_owned(),
-                    headers,
-                    body: buf[len..len + cl].to_vec(),
-                    connection,
-                };
-                buf.drain(..len + cl);
-                return Some(rec);
-            }
+        if let Some(rec) = take_request(buf, connection) {
+            return Some(rec);
         }
         match stream.read(&mut chunk) {
             Ok(0) => return None,
