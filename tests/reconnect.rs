@@ -114,3 +114,16 @@ fn unreachable_api_is_fatal() {
     let err = rt.step(&mut echo).unwrap_err();
     assert!(err.message().starts_with("GET /next failed"), "{err}");
 }
+
+#[test]
+fn a_slow_next_is_waited_for_without_a_timeout() {
+    // The environment can be frozen for hours inside GET /next; any read timeout would turn
+    // that into a failure. 2.5 s stands in for hours (and for the 1 s some runtimes set).
+    let api = FakeApi::start();
+    api.push_event(event("late", "worth the wait").delay(std::time::Duration::from_millis(2500)));
+    runtime(&api).step(&mut echo).unwrap();
+    let reqs = api.wait_for(2);
+    assert_eq!(reqs.len(), 2, "no resend, no reconnect");
+    assert_eq!(reqs[1].body_str(), "worth the wait");
+    assert_eq!(api.connections(), 1);
+}

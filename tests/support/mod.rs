@@ -80,6 +80,8 @@ pub struct Response {
     pub framing: Framing,
     pub delivery: Delivery,
     pub close_after: bool,
+    /// Wait this long after the request before answering.
+    pub delay: Duration,
 }
 
 impl Response {
@@ -91,6 +93,7 @@ impl Response {
             framing: Framing::Length,
             delivery: Delivery::Whole,
             close_after: false,
+            delay: Duration::ZERO,
         }
     }
     pub fn header(mut self, name: &str, value: &str) -> Response {
@@ -103,6 +106,10 @@ impl Response {
     }
     pub fn delivery(mut self, delivery: Delivery) -> Response {
         self.delivery = delivery;
+        self
+    }
+    pub fn delay(mut self, delay: Duration) -> Response {
+        self.delay = delay;
         self
     }
     pub fn close_after(mut self) -> Response {
@@ -308,6 +315,7 @@ fn serve_connection(mut stream: TcpStream, connection: usize, shared: &Shared) {
                 return close(stream);
             }
             Some(Reply::Respond(r)) => {
+                thread::sleep(r.delay);
                 if write_delivered(&mut stream, &r.encode(), &r.delivery).is_err() {
                     return;
                 }
