@@ -91,7 +91,9 @@ impl Runtime {
         Ok(Runtime {
             conn: Connection::new(endpoint),
             config,
-            head: Vec::new(),
+            // One allocation for every request head to come (they are ~250 B), instead of
+            // regrowing it three times before the first `GET /next`.
+            head: Vec::with_capacity(512),
             error_body: Vec::new(),
         })
     }
