@@ -159,9 +159,7 @@ fn name_addr(host: &str, port: u16) -> Result<Addr, &'static str> {
 
 #[cfg(not(feature = "dns"))]
 fn name_addr(_host: &str, _port: u16) -> Result<Addr, &'static str> {
-    Err(
-        "IPv6 addresses and host names other than localhost need lambda-lite's `dns` feature; use an IPv4 address",
-    )
+    Err("host names other than localhost need lambda-lite's `dns` feature; use an IP address")
 }
 
 /// A response read by [`Connection::exchange`]; spans point into [`Connection::inbox`].
