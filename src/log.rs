@@ -103,9 +103,7 @@ pub fn enabled(level: Level) -> bool {
 /// friends) call this; call it directly to log a message you already have.
 pub fn log(level: Level, message: &str) {
     if enabled(level) {
-        let line = REQUEST_ID
-            .with(|id| format_line(settings().json, level, message, &id.borrow(), now_ms()));
-        let _ = std::io::stderr().write_all(&line);
+        emit(level, message);
     }
 }
 
@@ -113,10 +111,17 @@ pub fn log(level: Level, message: &str) {
 pub fn __log_fmt(level: Level, args: fmt::Arguments<'_>) {
     if enabled(level) {
         match args.as_str() {
-            Some(s) => log(level, s),
-            None => log(level, &args.to_string()),
+            Some(s) => emit(level, s),
+            None => emit(level, &args.to_string()),
         }
     }
+}
+
+/// Writes one line, already known to be enabled.
+fn emit(level: Level, message: &str) {
+    let line =
+        REQUEST_ID.with(|id| format_line(settings().json, level, message, &id.borrow(), now_ms()));
+    let _ = std::io::stderr().write_all(&line);
 }
 
 fn now_ms() -> u64 {

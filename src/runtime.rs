@@ -173,19 +173,18 @@ impl Runtime {
         };
         let result = match self.conn.exchange(&self.head, body, &[]) {
             Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
-            Ok(answer) if answer.status >= 500 => Err(refusal(
-                what,
-                answer.status,
-                answer.body.map(|b| b.of(self.conn.inbox())),
-            )),
             Ok(answer) => {
-                let rejected = refusal(
+                let refused = refusal(
                     what,
                     answer.status,
                     answer.body.map(|b| b.of(self.conn.inbox())),
                 );
-                warn(&[rejected.message(), "; serving the next event"]);
-                Ok(())
+                if answer.status >= 500 {
+                    Err(refused)
+                } else {
+                    warn(&[refused.message(), "; serving the next event"]);
+                    Ok(())
+                }
             }
             Err(e) => {
                 warn(&[

@@ -5,8 +5,6 @@
 //! (`conn.rs` and `runtime.rs`). Everything here is a pure function or a small state machine,
 //! so every tricky input (split heads, chunk boundaries, odd header case) is a table test.
 
-use std::fmt;
-
 /// Largest response head accepted (status line + headers). The Runtime API's heads are well
 /// under 8 KiB even with a full `Lambda-Runtime-Client-Context`; 64 KiB is headroom.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
@@ -61,12 +59,6 @@ impl WireError {
             WireError::LineTooLong => "chunk-size or trailer line longer than 4 KiB",
             WireError::Truncated => "connection closed in the middle of the body",
         }
-    }
-}
-
-impl fmt::Display for WireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
