@@ -1,172 +1,23 @@
-//! The one socket to the Runtime API: where it is, connecting, writing a request, reading
-//! until `wire.rs` says the response is complete, and the reconnect rule.
+//! The one socket to the Runtime API: connecting, writing requests, reading until the protocol
+//! reader (`proto::response`) says a message is complete, and the reconnect rule.
 //!
-//! In scope: I/O and buffers. Out of scope: what the bytes mean (`wire.rs`) and what a status
-//! means (`runtime.rs`). A `Connection` is a plain value: a program can make one per worker.
+//! In scope: I/O and buffers. Out of scope: what the bytes mean (`proto/`) and what a status
+//! means (`proto::policy`). A `Connection` is a plain value: a program makes one per worker.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpStream};
+use std::net::TcpStream;
 
-use crate::wire::{self, ChunkedDecoder, Framing, Span, WireError};
-
-/// Where the Runtime API listens, parsed once from `AWS_LAMBDA_RUNTIME_API`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Endpoint {
-    addr: Addr,
-    /// `host[:port]` as given, for the `Host` header.
-    pub(crate) host: Box<str>,
-    /// Path prefix before `/2018-06-01/...`, without a trailing slash (often empty).
-    pub(crate) base_path: Box<str>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Addr {
-    Ip(SocketAddr),
-    #[cfg(feature = "dns")]
-    Name(Box<str>, u16),
-}
-
-impl Endpoint {
-    /// Accepts `host:port` (what Lambda sets) and `http://host:port/base` (what local
-    /// emulators hand out). IPv4 and bracketed IPv6 addresses, and `localhost`, need no name
-    /// resolution; other host names need the `dns` feature.
-    pub(crate) fn parse(value: &str) -> Result<Endpoint, &'static str> {
-        let rest = match value.get(..7) {
-            Some(scheme) if scheme.eq_ignore_ascii_case("http://") => &value[7..],
-            _ if value.as_bytes().windows(3).any(|w| w == b"://") => {
-                return Err("only http:// is supported");
-            }
-            _ => value,
-        };
-        // Byte searches rather than str patterns: each `str` pattern type adds a searcher to
-        // every bootstrap.
-        let (authority, path) =
-            rest.split_at(rest.bytes().position(|b| b == b'/').unwrap_or(rest.len()));
-        let base_path = &path[..path.len() - path.bytes().rev().take_while(|&b| b == b'/').count()];
-        if authority.is_empty() {
-            return Err("no host");
-        }
-        if base_path
-            .bytes()
-            .any(|b| b <= b' ' || b == b'?' || b == b'#' || b >= 0x7f)
-        {
-            return Err("the base path has spaces, control bytes, '?' or '#'");
-        }
-        let colon = authority
-            .bytes()
-            .rposition(|b| b == b':')
-            .ok_or("no port")?;
-        let (host, port) = (&authority[..colon], &authority[colon + 1..]);
-        let port = wire::parse_decimal(port.as_bytes())
-            .and_then(|p| u16::try_from(p).ok())
-            .ok_or("the port is not a number from 0 to 65535")?;
-        let ipv6 = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
-        let addr = match (parse_ipv4(host), ipv6) {
-            (Some(ip), _) => Addr::Ip(SocketAddr::V4(SocketAddrV4::new(ip, port))),
-            (None, Some(v6)) => Addr::Ip(SocketAddr::V6(SocketAddrV6::new(
-                parse_ipv6(v6).ok_or("malformed IPv6 address")?,
-                port,
-                0,
-                0,
-            ))),
-            _ if host.eq_ignore_ascii_case("localhost") => {
-                Addr::Ip(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)))
-            }
-            _ => name_addr(host, port)?,
-        };
-        Ok(Endpoint {
-            addr,
-            host: authority.into(),
-            base_path: base_path.into(),
-        })
-    }
-
-    fn connect(&self) -> io::Result<TcpStream> {
-        let stream = match &self.addr {
-            Addr::Ip(ip) => TcpStream::connect(ip)?,
-            #[cfg(feature = "dns")]
-            Addr::Name(host, port) => TcpStream::connect((&**host, *port))?,
-        };
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    }
-}
-
-/// `a.b.c.d` → the address; four decimal octets, nothing else. (Hand-written: std's address
-/// parser, with its IPv6 half, costs ~2.5 KB in every bootstrap.)
-fn parse_ipv4(host: &str) -> Option<Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut parts = host.as_bytes().split(|&b| b == b'.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        if part.len() > 3 {
-            return None;
-        }
-        *octet = u8::try_from(wire::parse_decimal(part)?).ok()?;
-    }
-    parts.next().is_none().then_some(Ipv4Addr::from(octets))
-}
-
-/// `::1`, `::`, `fe80::1:2`, `2001:db8:0:0:0:0:0:1`: eight hex groups, or fewer around one
-/// `::`. (Hand-written, like [`parse_ipv4`]; embedded IPv4 forms are not accepted.)
-/// cargo-lambda hands out `http://[::]:9000/.rt/…`, so this is needed without the `dns` feature.
-fn parse_ipv6(host: &str) -> Option<Ipv6Addr> {
-    fn groups(part: &[u8], out: &mut [u16; 8], n: &mut usize) -> Option<()> {
-        if part.is_empty() {
-            return Some(());
-        }
-        for group in part.split(|&b| b == b':') {
-            if group.is_empty() || group.len() > 4 || *n == 8 {
-                return None;
-            }
-            out[*n] = group.iter().try_fold(0u16, |v, &b| {
-                Some(v << 4 | (b as char).to_digit(16)? as u16)
-            })?;
-            *n += 1;
-        }
-        Some(())
-    }
-    let bytes = host.as_bytes();
-    let (mut head, mut tail) = ([0u16; 8], [0u16; 8]);
-    let (mut nh, mut nt) = (0, 0);
-    match bytes.windows(2).position(|w| w == b"::") {
-        Some(i) => {
-            groups(&bytes[..i], &mut head, &mut nh)?;
-            groups(&bytes[i + 2..], &mut tail, &mut nt)?;
-            if nh + nt > 7 {
-                return None;
-            }
-        }
-        None => {
-            groups(bytes, &mut head, &mut nh)?;
-            if nh != 8 {
-                return None;
-            }
-        }
-    }
-    head[8 - nt..].copy_from_slice(&tail[..nt]);
-    Some(Ipv6Addr::from(head))
-}
-
-#[cfg(feature = "dns")]
-fn name_addr(host: &str, port: u16) -> Result<Addr, &'static str> {
-    let name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
-    if host.is_empty() || !host.bytes().all(name_byte) {
-        return Err("the host is neither an IP address nor a host name");
-    }
-    Ok(Addr::Name(host.into(), port))
-}
-
-#[cfg(not(feature = "dns"))]
-fn name_addr(_host: &str, _port: u16) -> Result<Addr, &'static str> {
-    Err("host names other than localhost need lambda-lite's `dns` feature; use an IP address")
-}
+use crate::endpoint::Endpoint;
+use crate::proto::response::{Kind, MAX_WANTED, Progress, Reader};
+use crate::proto::{MAX_MESSAGE, Span, WireError};
+use crate::text;
 
 /// A response read by [`Connection::exchange`]; spans point into [`Connection::inbox`].
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Response<const K: usize> {
+pub(crate) struct Response {
     pub(crate) status: u16,
-    pub(crate) found: [Option<Span>; K],
+    /// The values of the `wanted` headers, in their order.
+    pub(crate) found: [Option<Span>; MAX_WANTED],
     /// The body, or why it could not be read whole (the head was fine, the socket is dropped).
     pub(crate) body: Result<Span, WireError>,
 }
@@ -200,10 +51,10 @@ impl ExchangeError {
                     _ => "I/O error",
                 });
                 if let Some(code) = e.raw_os_error() {
-                    let mut digits = Vec::new();
-                    wire::push_decimal(&mut digits, code.unsigned_abs() as usize);
+                    let mut digits = [0u8; 20];
+                    let digits = text::decimal(&mut digits, u64::from(code.unsigned_abs()));
                     out.push_str(" (os error ");
-                    out.push_str(std::str::from_utf8(&digits).unwrap_or_default());
+                    out.push_str(std::str::from_utf8(digits).unwrap_or_default());
                     out.push(')');
                 }
             }
@@ -211,15 +62,53 @@ impl ExchangeError {
     }
 }
 
-/// Hard cap on the receive buffer: a head, a body and one partial chunk line.
-const MAX_INBOX: usize = wire::MAX_HEAD + wire::MAX_BODY + 2 * wire::MAX_LINE;
 const INITIAL_INBOX: usize = 4096;
+
+/// The sending half of a connection: where it goes and the socket, once connected.
+pub(crate) struct Link {
+    endpoint: Endpoint,
+    stream: Option<TcpStream>,
+}
+
+impl Link {
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Writes all of `bufs` in as few system calls as the kernel allows, connecting first if
+    /// there is no connection. On failure the connection is kept, so an answer the server
+    /// sent before it stopped reading can still be read.
+    pub(crate) fn send(&mut self, bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+        let stream = match &mut self.stream {
+            Some(s) => s,
+            None => self.stream.insert(self.endpoint.connect()?),
+        };
+        write_all_vectored(stream, bufs)
+    }
+
+    /// The socket, if connected (the abort-mode panic report writes on a copy of it).
+    #[cfg(panic = "abort")]
+    pub(crate) fn stream(&self) -> Option<&TcpStream> {
+        self.stream.as_ref()
+    }
+
+    /// Drops the kept connection if the server has closed it (or sent something unasked).
+    pub(crate) fn drop_if_closed(&mut self) {
+        if self.stream.as_ref().is_some_and(crate::sys::peer_closed) {
+            self.stream = None;
+        }
+    }
+
+    /// Drops the connection; the next [`Link::send`] makes a new one.
+    pub(crate) fn disconnect(&mut self) {
+        self.stream = None;
+    }
+}
 
 /// One keep-alive HTTP/1.1 connection to the Runtime API, with its receive buffer.
 pub(crate) struct Connection {
-    endpoint: Endpoint,
-    stream: Option<TcpStream>,
-    /// Receive buffer, kept across requests; only ever grows (up to [`MAX_INBOX`]).
+    link: Link,
+    /// Receive buffer, kept across requests; only ever grows (up to [`MAX_MESSAGE`]).
     inbox: Vec<u8>,
 }
 
@@ -234,14 +123,16 @@ impl Connection {
     /// A connection that connects on first use.
     pub(crate) fn new(endpoint: Endpoint) -> Connection {
         Connection {
-            endpoint,
-            stream: None,
+            link: Link {
+                endpoint,
+                stream: None,
+            },
             inbox: Vec::new(),
         }
     }
 
     pub(crate) fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
+        &self.link.endpoint
     }
 
     /// The bytes the spans of the last [`Response`] point into.
@@ -249,56 +140,93 @@ impl Connection {
         &self.inbox
     }
 
-    /// Sends `head` then `body` and reads the response.
+    /// The last response's bytes and the sending half, borrowed apart: a streamed answer is
+    /// written while the invocation's `Context` still borrows its `/next` response.
+    pub(crate) fn split(&mut self) -> (&[u8], &mut Link) {
+        (&self.inbox, &mut self.link)
+    }
+
+    /// Drops the connection (SnapStart: a connection made before the snapshot is stale).
+    pub(crate) fn disconnect(&mut self) {
+        self.link.disconnect();
+    }
+
+    /// Sends `head` then `body` and reads the response, looking up the `wanted` headers.
     ///
     /// The reconnect rule: if the kept connection turns out dead (the write fails, or EOF or
     /// reset arrives before the first byte of the response) the request is sent once more on a
     /// new connection. A request whose response had started to arrive is never resent.
-    pub(crate) fn exchange<const K: usize>(
+    pub(crate) fn exchange(
         &mut self,
         head: &[u8],
         body: &[u8],
-        wanted: &[&str; K],
-    ) -> Result<Response<K>, ExchangeError> {
-        let mut retried = false;
-        loop {
-            let failure = match self.try_exchange(head, body, wanted) {
-                Ok(resp) => return Ok(resp),
-                Err(ReadError::Started(e)) => {
-                    self.stream = None;
-                    return Err(e);
-                }
-                Err(ReadError::BeforeFirstByte(e)) => e,
-            };
-            self.stream = None;
-            if retried {
-                return Err(ExchangeError::Io(failure));
-            }
-            retried = true;
+        wanted: &'static [&'static str],
+    ) -> Result<Response, ExchangeError> {
+        let sent = self.send(head, body);
+        self.finish_exchange(sent, head, body, wanted)
+    }
+
+    /// Sends `head` then `body`, once; [`Connection::finish_exchange`] reads the answer.
+    pub(crate) fn send(&mut self, head: &[u8], body: &[u8]) -> io::Result<()> {
+        let sent = self
+            .link
+            .send(&mut [IoSlice::new(head), IoSlice::new(body)]);
+        if sent.is_err() {
+            self.link.disconnect();
+        }
+        sent
+    }
+
+    /// The rest of [`Connection::exchange`] after [`Connection::send`] returned `sent`.
+    pub(crate) fn finish_exchange(
+        &mut self,
+        sent: io::Result<()>,
+        head: &[u8],
+        body: &[u8],
+        wanted: &'static [&'static str],
+    ) -> Result<Response, ExchangeError> {
+        let first = match sent {
+            Ok(()) => self.try_receive(wanted),
+            Err(e) => Err(ReadError::BeforeFirstByte(e)),
+        };
+        match first {
+            Ok(response) => return Ok(response),
+            Err(ReadError::Started(e)) => return Err(e),
+            Err(ReadError::BeforeFirstByte(_)) => {}
+        }
+        // The kept connection was dead: once more, on a new one.
+        self.send(head, body).map_err(ExchangeError::Io)?;
+        match self.try_receive(wanted) {
+            Ok(response) => Ok(response),
+            Err(ReadError::Started(e)) => Err(e),
+            Err(ReadError::BeforeFirstByte(e)) => Err(ExchangeError::Io(e)),
         }
     }
 
-    fn try_exchange<const K: usize>(
+    /// Reads the answer to a request already written through [`Connection::split`]'s link
+    /// (a streamed response). Nothing is resent: the body is gone.
+    pub(crate) fn receive(
         &mut self,
-        head: &[u8],
-        body: &[u8],
-        wanted: &[&str; K],
-    ) -> Result<Response<K>, ReadError> {
-        let stream = match &mut self.stream {
-            Some(s) => s,
-            None => self.stream.insert(
-                self.endpoint
-                    .connect()
-                    .map_err(ReadError::BeforeFirstByte)?,
-            ),
-        };
-        write_all_vectored(stream, &mut [IoSlice::new(head), IoSlice::new(body)])
-            .map_err(ReadError::BeforeFirstByte)?;
-        let resp = read_response(stream, &mut self.inbox, wanted)?;
-        if resp.1 {
-            self.stream = None;
+        wanted: &'static [&'static str],
+    ) -> Result<Response, ExchangeError> {
+        match self.try_receive(wanted) {
+            Ok(response) => Ok(response),
+            Err(ReadError::Started(e)) => Err(e),
+            Err(ReadError::BeforeFirstByte(e)) => Err(ExchangeError::Io(e)),
         }
-        Ok(resp.0)
+    }
+
+    fn try_receive(&mut self, wanted: &'static [&'static str]) -> Result<Response, ReadError> {
+        let Some(stream) = &mut self.link.stream else {
+            return Err(ReadError::BeforeFirstByte(
+                io::ErrorKind::NotConnected.into(),
+            ));
+        };
+        let result = read_response(stream, &mut self.inbox, wanted);
+        if !matches!(result, Ok((_, false))) {
+            self.link.stream = None;
+        }
+        result.map(|(response, _)| response)
     }
 }
 
@@ -315,7 +243,7 @@ fn write_all_vectored(stream: &mut TcpStream, mut bufs: &mut [IoSlice<'_>]) -> i
     Ok(())
 }
 
-/// Makes `inbox[filled..]` at least `want` bytes long (capped at [`MAX_INBOX`]).
+/// Makes `inbox[filled..]` at least `want` bytes long (capped at [`MAX_MESSAGE`]).
 ///
 /// Grows by allocating zeroed memory (calloc) and copying what was read (memcpy), rather than
 /// `Vec::resize`, which at opt-level "z" zero-fills one byte per loop turn: that alone cost
@@ -324,7 +252,7 @@ fn make_room(inbox: &mut Vec<u8>, filled: usize, want: usize) {
     if inbox.len() - filled < want {
         let len = (filled + want)
             .max(inbox.len() * 2)
-            .clamp(INITIAL_INBOX, MAX_INBOX);
+            .clamp(INITIAL_INBOX, MAX_MESSAGE);
         let mut grown = vec![0u8; len];
         grown[..filled].copy_from_slice(&inbox[..filled]);
         *inbox = grown;
@@ -332,7 +260,7 @@ fn make_room(inbox: &mut Vec<u8>, filled: usize, want: usize) {
 }
 
 /// Reads into `inbox[*filled..]`; `Ok(0)` is EOF. Retries on EINTR.
-fn fill(stream: &mut impl Read, inbox: &mut [u8], filled: &mut usize) -> io::Result<usize> {
+fn fill(stream: &mut dyn Read, inbox: &mut [u8], filled: &mut usize) -> io::Result<usize> {
     loop {
         match stream.read(&mut inbox[*filled..]) {
             Ok(n) => {
@@ -345,46 +273,70 @@ fn fill(stream: &mut impl Read, inbox: &mut [u8], filled: &mut usize) -> io::Res
     }
 }
 
-/// Reads one response into `inbox`. Returns it and whether the connection must be dropped.
-/// Generic over the reader only so the fuzz targets can feed it from memory.
-pub(crate) fn read_response<const K: usize>(
-    stream: &mut impl Read,
+/// Reads one message from `stream` into `inbox` with `reader`, which says when it is complete.
+/// Returns how many bytes of `inbox` hold it (and whatever followed it). `Started` errors
+/// after the head are left for the caller to find in `reader`.
+pub(crate) fn read_message(
+    stream: &mut dyn Read,
     inbox: &mut Vec<u8>,
-    wanted: &[&str; K],
-) -> Result<(Response<K>, bool), ReadError> {
+    reader: &mut Reader,
+) -> Result<usize, ReadError> {
     let mut filled = 0;
-    let head = loop {
-        match wire::parse_head(&inbox[..filled], wanted) {
-            // 1xx informational heads precede the real one: drop them.
-            Ok(Some(h)) if h.status < 200 => {
-                inbox.copy_within(h.len..filled, 0);
-                filled -= h.len;
-                continue;
+    let mut eof = false;
+    loop {
+        match reader.advance(inbox, &mut filled, eof) {
+            Ok(Progress::Complete) => return Ok(filled),
+            Ok(Progress::Head) => {}
+            Ok(Progress::NeedMore(room)) => {
+                make_room(inbox, filled, room);
+                if filled == inbox.len() {
+                    return Err(ReadError::Started(ExchangeError::Wire(
+                        WireError::BodyTooLarge,
+                    )));
+                }
+                let started = filled > 0 || reader.head().is_some();
+                match fill(stream, inbox, &mut filled) {
+                    Ok(0) if !started => {
+                        return Err(ReadError::BeforeFirstByte(
+                            io::ErrorKind::UnexpectedEof.into(),
+                        ));
+                    }
+                    Ok(0) => eof = true,
+                    Ok(_) => {}
+                    Err(e) if !started => return Err(ReadError::BeforeFirstByte(e)),
+                    Err(_) if reader.head().is_some() => {
+                        return Err(ReadError::Started(ExchangeError::Wire(
+                            WireError::Truncated,
+                        )));
+                    }
+                    Err(e) => return Err(ReadError::Started(ExchangeError::Io(e))),
+                }
             }
-            Ok(Some(h)) => break h,
-            Ok(None) => {}
             Err(e) => return Err(ReadError::Started(ExchangeError::Wire(e))),
         }
-        make_room(inbox, filled, 4096);
-        let started = filled > 0;
-        match fill(stream, inbox, &mut filled) {
-            Ok(0) if !started => {
-                return Err(ReadError::BeforeFirstByte(
-                    io::ErrorKind::UnexpectedEof.into(),
-                ));
-            }
-            Ok(0) => {
-                return Err(ReadError::Started(ExchangeError::Io(
-                    io::ErrorKind::UnexpectedEof.into(),
-                )));
-            }
-            Ok(_) => {}
-            Err(e) if !started => return Err(ReadError::BeforeFirstByte(e)),
-            Err(e) => return Err(ReadError::Started(ExchangeError::Io(e))),
-        }
+    }
+}
+
+/// Reads one response into `inbox`. Returns it and whether the connection must be dropped.
+pub(crate) fn read_response(
+    stream: &mut dyn Read,
+    inbox: &mut Vec<u8>,
+    wanted: &'static [&'static str],
+) -> Result<(Response, bool), ReadError> {
+    let mut reader = Reader::new(Kind::RESPONSE, wanted);
+    let read = read_message(stream, inbox, &mut reader);
+    let Some(head) = reader.head() else {
+        return Err(match read {
+            Err(e) => e,
+            Ok(_) => ReadError::Started(ExchangeError::Wire(WireError::BadHead)),
+        });
     };
-    let body = read_body(stream, inbox, filled, head.len, head.framing);
-    let close = head.close || body.is_err();
+    let (body, close) = match read {
+        // Bytes after the response belong to no request: start afresh next time.
+        Ok(filled) => (Ok(reader.body()), head.close || filled > reader.end()),
+        Err(ReadError::Started(ExchangeError::Wire(e))) => (Err(e), true),
+        Err(_) => (Err(WireError::Truncated), true),
+    };
     Ok((
         Response {
             status: head.status,
@@ -393,164 +345,4 @@ pub(crate) fn read_response<const K: usize>(
         },
         close,
     ))
-}
-
-/// Reads the body that starts at `inbox[start..]`, `filled` bytes being already there.
-fn read_body(
-    stream: &mut impl Read,
-    inbox: &mut Vec<u8>,
-    mut filled: usize,
-    start: usize,
-    framing: Framing,
-) -> Result<Span, WireError> {
-    match framing {
-        Framing::Length(n) if n > wire::MAX_BODY => Err(WireError::BodyTooLarge),
-        Framing::Length(n) => {
-            let end = start + n;
-            make_room(inbox, filled, end.saturating_sub(filled));
-            while filled < end {
-                if fill(stream, &mut inbox[..end], &mut filled).map_err(|_| WireError::Truncated)?
-                    == 0
-                {
-                    return Err(WireError::Truncated);
-                }
-            }
-            Ok(Span { start, end })
-        }
-        Framing::Chunked => {
-            let mut decoder = ChunkedDecoder::default();
-            let (mut read, mut write) = (start, start);
-            loop {
-                if decoder.decode(&mut inbox[..filled], &mut read, &mut write)? {
-                    return Ok(Span { start, end: write });
-                }
-                // Keep the buffer to decoded body + the undecoded tail.
-                inbox.copy_within(read..filled, write);
-                filled -= read - write;
-                read = write;
-                if filled >= MAX_INBOX {
-                    return Err(WireError::BodyTooLarge);
-                }
-                make_room(inbox, filled, decoder.data_remaining().max(4096));
-                if fill(stream, inbox, &mut filled).map_err(|_| WireError::Truncated)? == 0 {
-                    return Err(WireError::Truncated);
-                }
-            }
-        }
-        Framing::UntilClose => loop {
-            if filled - start > wire::MAX_BODY {
-                return Err(WireError::BodyTooLarge);
-            }
-            make_room(inbox, filled, 16 * 1024);
-            if fill(stream, inbox, &mut filled).map_err(|_| WireError::Truncated)? == 0 {
-                return Ok(Span { start, end: filled });
-            }
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoint_forms() {
-        let e = Endpoint::parse("127.0.0.1:9001").unwrap();
-        assert_eq!(e.addr, Addr::Ip("127.0.0.1:9001".parse().unwrap()));
-        assert_eq!((&*e.host, &*e.base_path), ("127.0.0.1:9001", ""));
-        let e = Endpoint::parse("http://127.0.0.1:9000/.rt").unwrap();
-        assert_eq!((&*e.host, &*e.base_path), ("127.0.0.1:9000", "/.rt"));
-        let e = Endpoint::parse("HTTP://10.0.0.255:65535/a/b/").unwrap();
-        assert_eq!(e.addr, Addr::Ip("10.0.0.255:65535".parse().unwrap()));
-        assert_eq!(&*e.base_path, "/a/b");
-        let e = Endpoint::parse("localhost:9001").unwrap();
-        assert_eq!(e.addr, Addr::Ip("127.0.0.1:9001".parse().unwrap()));
-        assert_eq!(&*e.host, "localhost:9001");
-    }
-
-    #[test]
-    fn endpoint_rejects_malformed() {
-        for bad in [
-            "",
-            "127.0.0.1",
-            "https://127.0.0.1:9001",
-            "127.0.0.1:x",
-            "127.0.0.1:65536",
-            "127.0.0.1:-1",
-            "http:///p",
-            "1.2.3.4:5/a b",
-            ":9001",
-        ] {
-            assert!(Endpoint::parse(bad).is_err(), "{bad:?} accepted");
-        }
-    }
-
-    #[test]
-    fn ipv4_is_parsed_strictly() {
-        assert_eq!(parse_ipv4("127.0.0.1"), Some(Ipv4Addr::LOCALHOST));
-        assert_eq!(parse_ipv4("255.255.255.255"), Some(Ipv4Addr::BROADCAST));
-        for bad in [
-            "",
-            "1.2.3",
-            "1.2.3.4.5",
-            "256.0.0.1",
-            "1..2.3",
-            "+1.2.3.4",
-            "1.2.3.4 ",
-            "0001.2.3.4",
-            "a.b.c.d",
-        ] {
-            assert_eq!(parse_ipv4(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn ipv6_is_parsed_like_std_does() {
-        for good in [
-            "::",
-            "::1",
-            "1::",
-            "fe80::1:2",
-            "2001:db8:0:0:0:0:0:1",
-            "2001:DB8::8:800:200C:417A",
-            "1:2:3:4:5:6::8",
-            "1::3:4:5:6:7:8",
-        ] {
-            assert_eq!(parse_ipv6(good), good.parse().ok(), "{good}");
-        }
-        for bad in [
-            "",
-            ":",
-            ":::",
-            "1:2:3:4:5:6:7",
-            "1:2:3:4:5:6:7:8:9",
-            "1::2::3",
-            "12345::",
-            "g::",
-            "::ffff:1.2.3.4",
-            "1:2:3:4:5:6:7:8::",
-        ] {
-            assert_eq!(parse_ipv6(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn cargo_lambda_address_is_accepted() {
-        let e = Endpoint::parse("http://[::]:9000/.rt/_").unwrap();
-        assert_eq!(e.addr, Addr::Ip("[::]:9000".parse().unwrap()));
-        assert_eq!((&*e.host, &*e.base_path), ("[::]:9000", "/.rt/_"));
-    }
-
-    #[cfg(not(feature = "dns"))]
-    #[test]
-    fn host_names_need_the_dns_feature() {
-        let err = Endpoint::parse("runtime.internal:9001").unwrap_err();
-        assert!(err.contains("dns"), "{err}");
-    }
-
-    #[cfg(feature = "dns")]
-    #[test]
-    fn dns_feature_accepts_host_names() {
-        assert!(Endpoint::parse("runtime.internal:9001").is_ok());
-    }
 }

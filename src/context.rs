@@ -3,7 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::wire::{self, Span, header};
+use crate::proto::{Span, header};
+use crate::text;
 
 /// The headers of a `/next` response that make a [`Context`], in the order of `found` below.
 pub(crate) const NEXT_HEADERS: [&str; 8] = [
@@ -89,20 +90,26 @@ impl<'a> Context<'a> {
     /// Builds the context of a `/next` response; `None` without a usable request id.
     pub(crate) fn from_next(
         inbox: &'a [u8],
-        found: &[Option<Span>; NEXT_HEADERS.len()],
+        found: &[Option<Span>],
         env_config: &'a Config,
     ) -> Option<Context<'a>> {
         let text = |i: usize| {
-            found[i]
+            found
+                .get(i)
+                .copied()
+                .flatten()
                 .map(|s| s.of(inbox))
                 .and_then(|v| std::str::from_utf8(v).ok())
                 .filter(|v| !v.is_empty())
         };
         Some(Context {
             request_id: text(0)?,
-            deadline: found[1]
-                .and_then(|s| wire::parse_decimal(s.of(inbox)))
-                .map_or(0, |d| d as u64),
+            deadline: found
+                .get(1)
+                .copied()
+                .flatten()
+                .and_then(|s| text::parse_decimal(s.of(inbox)))
+                .unwrap_or(0),
             invoked_function_arn: text(2).unwrap_or_default(),
             xray_trace_id: text(3),
             client_context: text(4),
@@ -154,7 +161,7 @@ impl Config {
         let mut get = |name| lookup(name).unwrap_or_default();
         Config {
             function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
-            memory: wire::parse_decimal(
+            memory: text::parse_decimal(
                 get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
                     .trim_ascii()
                     .as_bytes(),
@@ -171,10 +178,11 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::response::{self, Kind};
 
     fn context_of(head: &str, f: impl FnOnce(Option<Context<'_>>)) {
         let config = Config::default();
-        let parsed = wire::parse_head(head.as_bytes(), &NEXT_HEADERS)
+        let parsed = response::parse_head(Kind::RESPONSE, head.as_bytes(), &NEXT_HEADERS)
             .unwrap()
             .unwrap();
         f(Context::from_next(head.as_bytes(), &parsed.found, &config))

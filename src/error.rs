@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::text::push_json_string;
+
 /// `Result` with this crate's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -159,32 +161,6 @@ pub(crate) fn write_error_json(out: &mut Vec<u8>, error_type: &str, message: &st
     out.extend_from_slice(b",\"errorMessage\":");
     push_json_string(out, message);
     out.extend_from_slice(b",\"stackTrace\":[]}");
-}
-
-/// Appends `s` as a JSON string literal: quotes, backslashes and every control character
-/// escaped; everything else (non-ASCII included) as UTF-8.
-pub(crate) fn push_json_string(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    for &b in s.as_bytes() {
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0..0x20 | 0x7f => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 15)],
-            ]),
-            _ => out.push(b),
-        }
-    }
-    out.push(b'"');
 }
 
 #[cfg(test)]

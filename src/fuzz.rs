@@ -4,7 +4,8 @@
 use std::io::{self, Read};
 
 use crate::context::{Config, Context, NEXT_HEADERS};
-use crate::wire::{self, ChunkedDecoder, Framing};
+use crate::proto::response::{Kind, Progress, Reader};
+use crate::proto::{MAX_BODY, WireError};
 
 /// Hands out `data` in pieces whose sizes come from `sizes` (cycled), like a socket would.
 struct Pieces<'a> {
@@ -28,7 +29,7 @@ impl Read for Pieces<'_> {
 }
 
 /// What a read produced, in owned form, to compare two ways of reading the same bytes.
-type Outcome = Option<(u16, Vec<Option<Vec<u8>>>, Result<Vec<u8>, wire::WireError>)>;
+type Outcome = Option<(u16, Vec<Option<Vec<u8>>>, Result<Vec<u8>, WireError>)>;
 
 fn read_all(data: &[u8], sizes: &[u8]) -> Outcome {
     let mut inbox = Vec::new();
@@ -69,23 +70,35 @@ pub fn client(input: &[u8]) {
     assert_eq!(whole, pieces, "reading in pieces changed the result");
 }
 
-/// The head parser and the chunked decoder on their own: no panic, and the decoder's output
-/// never exceeds its input.
+/// The protocol reader on its own, as `conn.rs` drives it: fed all of `data`, then the end
+/// of the connection, for responses and for requests. No panic, no span outside the buffer, a
+/// body never over the cap, and `end` never past what was fed.
 pub fn response_parser(data: &[u8]) {
-    let Ok(Some(head)) = wire::parse_head(data, &NEXT_HEADERS) else {
-        return;
-    };
-    assert!(head.len <= data.len());
-    if head.framing == Framing::Chunked {
+    for kind in [Kind::RESPONSE, Kind::REQUEST] {
+        let mut reader = Reader::new(kind, &NEXT_HEADERS);
         let mut buf = data.to_vec();
-        let (mut read, mut write) = (head.len, head.len);
-        let done = ChunkedDecoder::default().decode(&mut buf, &mut read, &mut write);
-        assert!(
-            write <= read && read <= buf.len(),
-            "decoder ran past its input"
-        );
-        if let Ok(true) = done {
-            assert!(write - head.len <= wire::MAX_BODY);
+        let mut filled = data.len();
+        let mut eof = false;
+        let done = loop {
+            match reader.advance(&mut buf, &mut filled, eof) {
+                Ok(Progress::Complete) => break true,
+                Ok(Progress::Head) => {}
+                Ok(Progress::NeedMore(_)) if eof => panic!("asked for more after the end"),
+                Ok(Progress::NeedMore(_)) => eof = true,
+                Err(_) => break false,
+            }
+        };
+        assert!(filled <= data.len(), "the reader grew the input");
+        if done {
+            let body = reader.body();
+            assert!(body.start <= body.end && body.end <= reader.end() && reader.end() <= filled);
+            assert!(body.end - body.start <= MAX_BODY);
+            let Some(head) = reader.head() else {
+                panic!("complete without a head");
+            };
+            for span in head.found.iter().flatten() {
+                assert!(span.end <= filled, "header span outside the buffer");
+            }
         }
     }
 }

@@ -32,7 +32,7 @@
 use serde::Serialize;
 use serde::de::{Deserialize, DeserializeOwned};
 
-use crate::{Context, Error, Result};
+use crate::{Context, Error, ResponseStream, Result};
 
 /// `errorType` of an event that does not deserialize into the handler's type.
 pub const INVALID_EVENT: &str = "Runtime.InvalidEvent";
@@ -51,6 +51,22 @@ where
     let input = serde_json::from_slice(event).map_err(invalid_event)?;
     let output = handler(input, ctx)?;
     serde_json::to_vec(&output).map_err(invalid_response)
+}
+
+/// Deserializes `event` into `E` (which may borrow from it) and calls a streaming `handler`
+/// with it: a typed event, a streamed answer. The adapter behind `lambda_main!(json stream …)`.
+pub fn call_streaming<'a, E, F>(
+    event: &'a [u8],
+    ctx: &Context<'_>,
+    stream: &mut ResponseStream<'_>,
+    handler: F,
+) -> Result<()>
+where
+    E: Deserialize<'a>,
+    F: FnOnce(E, &Context<'_>, &mut ResponseStream<'_>) -> Result<()>,
+{
+    let input = serde_json::from_slice(event).map_err(invalid_event)?;
+    handler(input, ctx, stream)
 }
 
 #[cold]
@@ -79,6 +95,15 @@ where
     F: FnMut(E, &Context<'_>) -> Result<R>,
 {
     crate::run(move |event, ctx| call(event, ctx, &mut handler))
+}
+
+/// Runs a typed streaming handler for every event, forever (see [`crate::run_streaming`]).
+pub fn run_streaming<E, F>(mut handler: F) -> !
+where
+    E: DeserializeOwned,
+    F: FnMut(E, &Context<'_>, &mut ResponseStream<'_>) -> Result<()>,
+{
+    crate::run_streaming(move |event, ctx, stream| call_streaming(event, ctx, stream, &mut handler))
 }
 
 /// Runs `init` once, then a typed handler with its state (see [`crate::run_with_init`]).

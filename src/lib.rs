@@ -2,22 +2,34 @@
 #![deny(unsafe_code, unsafe_op_in_unsafe_fn, missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
+// The protocol, pure: what is sent, how what arrives is read, what a status means.
+mod proto;
+mod text;
+// Where the Runtime API is, and the one socket to it.
 mod conn;
+mod endpoint;
+// The loop and what it hands to handlers.
 mod context;
 mod error;
-#[cfg(feature = "internal-fuzzing")]
-#[doc(hidden)]
-pub mod fuzz;
+mod panic;
+mod runtime;
+mod stream;
+// Around the loop.
 #[cfg(feature = "json")]
 pub mod json;
 pub mod log;
 mod macros;
-mod panic;
-mod runtime;
 #[allow(unsafe_code)]
 mod sys;
-mod wire;
+
+#[cfg(feature = "internal-fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;
 
 pub use context::{Config, Context};
 pub use error::{Error, Result};
-pub use runtime::{Fatal, Handler, Runtime, run, run_with_init};
+pub use runtime::{
+    Fatal, Handler, Runtime, StreamHandler, run, run_streaming, run_streaming_with_init,
+    run_with_init,
+};
+pub use stream::ResponseStream;

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::error::push_json_string;
+use crate::text::push_json_string;
 
 /// Severity of a log line, in Lambda's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -10,10 +10,21 @@
 ///   `handle(&mut S, &[u8], &Context)` serves every event; see
 ///   [`run_with_init`](crate::run_with_init).
 ///
+/// Streaming handlers, which write their answer while they run (see
+/// [`ResponseStream`](crate::ResponseStream)):
+/// - `lambda_main!(stream handler)`: `handler` is a
+///   `fn(&[u8], &Context, &mut ResponseStream) -> Result<(), Error>`; see
+///   [`run_streaming`](crate::run_streaming).
+/// - `lambda_main!(stream init = setup, handler = handle)`, with
+///   `handle(&mut S, &[u8], &Context, &mut ResponseStream)`.
+///
 /// With the `json` feature, `lambda_main!(json handler)` and
 /// `lambda_main!(json init = setup, handler = handle)` take typed handlers,
 /// `fn(Event, &Context) -> Result<Response, Error>` (`Event: Deserialize`, which may borrow
 /// from the event buffer; `Response: Serialize`); see [`json`](crate::json).
+/// `lambda_main!(json stream handler)` and `lambda_main!(json stream init = setup, handler =
+/// handle)` take a typed event and stream their output:
+/// `fn(Event, &Context, &mut ResponseStream) -> Result<(), Error>`.
 ///
 /// The expansion is safe code only, so it compiles under `#![forbid(unsafe_code)]`.
 ///
@@ -40,6 +51,32 @@
 /// ```
 #[macro_export]
 macro_rules! lambda_main {
+    (json stream init = $init:expr, handler = $handler:expr $(,)?) => {
+        fn main() {
+            $crate::run_streaming_with_init(
+                $init,
+                |state,
+                 event: &[u8],
+                 ctx: &$crate::Context<'_>,
+                 stream: &mut $crate::ResponseStream<'_>| {
+                    $crate::json::call_streaming(event, ctx, stream, |e, c, s| {
+                        $handler(state, e, c, s)
+                    })
+                },
+            )
+        }
+    };
+    (json stream $handler:expr $(,)?) => {
+        fn main() {
+            $crate::run_streaming(
+                |event: &[u8],
+                 ctx: &$crate::Context<'_>,
+                 stream: &mut $crate::ResponseStream<'_>| {
+                    $crate::json::call_streaming(event, ctx, stream, $handler)
+                },
+            )
+        }
+    };
     (json init = $init:expr, handler = $handler:expr $(,)?) => {
         fn main() {
             $crate::run_with_init($init, |state, event: &[u8], ctx: &$crate::Context<'_>| {
@@ -52,6 +89,16 @@ macro_rules! lambda_main {
             $crate::run(|event: &[u8], ctx: &$crate::Context<'_>| {
                 $crate::json::call(event, ctx, $handler)
             })
+        }
+    };
+    (stream init = $init:expr, handler = $handler:expr $(,)?) => {
+        fn main() {
+            $crate::run_streaming_with_init($init, $handler)
+        }
+    };
+    (stream $handler:expr $(,)?) => {
+        fn main() {
+            $crate::run_streaming($handler)
         }
     };
     (init = $init:expr, handler = $handler:expr $(,)?) => {

@@ -1,14 +1,18 @@
 //! Panics in user code. One hook, installed on first use, records the message and location.
 //! With `panic = "unwind"` the runtime catches the panic and posts it to `/error`, then serves
-//! the next event. With `panic = "abort"` nothing can be caught, so the hook itself posts the
-//! panic for the invocation in progress (over a fresh connection) before the process dies.
+//! the next event. With `panic = "abort"` nothing can be caught, so the hook itself reports the
+//! panic for the invocation in progress before the process dies: to `/error` over a fresh
+//! connection, or, if a streamed answer had started, by ending that stream with the error
+//! trailers on its own connection.
 
+#[cfg(panic = "unwind")]
 use std::cell::RefCell;
 use std::sync::Once;
 
 use crate::Error;
-#[cfg(panic = "abort")]
-use crate::conn::{Connection, Endpoint};
+use crate::conn::Link;
+use crate::endpoint::Endpoint;
+use crate::proto::request::Invocation;
 
 /// The `errorType` of a panic in a handler or init.
 pub(crate) const PANIC_TYPE: &str = "Runtime.HandlerPanic";
@@ -17,31 +21,6 @@ pub(crate) const PANIC_TYPE: &str = "Runtime.HandlerPanic";
 thread_local! {
     /// The last panic on this thread: "panicked at file:line:col: message".
     static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-#[cfg(panic = "abort")]
-thread_local! {
-    /// What the hook posts if user code panics on this thread while armed. Its buffers are
-    /// reused, so arming costs no allocation once the longest ids have been seen.
-    static ARMED: RefCell<AbortReport> = const {
-        RefCell::new(AbortReport {
-            armed: false,
-            endpoint: None,
-            init: false,
-            request_id: Vec::new(),
-            invocation_id: None,
-        })
-    };
-}
-
-#[cfg(panic = "abort")]
-struct AbortReport {
-    armed: bool,
-    endpoint: Option<Endpoint>,
-    /// Post to `/init/error` rather than to the invocation's `/error`.
-    init: bool,
-    request_id: Vec<u8>,
-    invocation_id: Option<Vec<u8>>,
 }
 
 /// Installs the hook (once per process); the previous hook still runs, so the panic is also
@@ -66,15 +45,15 @@ pub(crate) fn install() {
                 text.push_str(at.file());
                 for n in [at.line(), at.column()] {
                     text.push(':');
-                    let mut digits = Vec::new();
-                    crate::wire::push_decimal(&mut digits, n as usize);
-                    text.push_str(std::str::from_utf8(&digits).unwrap_or_default());
+                    let mut digits = [0u8; 20];
+                    let digits = crate::text::decimal(&mut digits, u64::from(n));
+                    text.push_str(std::str::from_utf8(digits).unwrap_or_default());
                 }
             }
             text.push_str(": ");
             text.push_str(message);
             #[cfg(panic = "abort")]
-            report_before_abort(&text);
+            abort::report(&text);
             #[cfg(panic = "unwind")]
             LAST.with(|last| *last.borrow_mut() = Some(text));
         }));
@@ -100,64 +79,149 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error>
 }
 
 /// Arms the abort-mode report for user code about to run on this thread: a panic is posted
-/// to the invocation's `/error`, or to `/init/error` when `request_id` is `None`. No-op with
+/// to the invocation's `/error`, or to `/init/error` when `inv` is `None`. No-op with
 /// `panic = "unwind"`, where [`catch`] does the job.
-pub(crate) fn arm(
-    endpoint: &crate::conn::Endpoint,
-    request_id: Option<&[u8]>,
-    invocation_id: Option<&[u8]>,
-) {
+pub(crate) fn arm(endpoint: &Endpoint, inv: Option<Invocation<'_>>) {
     #[cfg(panic = "abort")]
-    ARMED.with(|armed| {
-        let mut r = armed.borrow_mut();
-        if r.endpoint.as_ref() != Some(endpoint) {
-            r.endpoint = Some(endpoint.clone());
-        }
-        r.init = request_id.is_none();
-        r.request_id.clear();
-        r.request_id
-            .extend_from_slice(request_id.unwrap_or_default());
-        match (invocation_id, &mut r.invocation_id) {
-            (Some(new), Some(kept)) => {
-                kept.clear();
-                kept.extend_from_slice(new);
-            }
-            (new, kept) => *kept = new.map(<[u8]>::to_vec),
-        }
-        r.armed = true;
-    });
+    abort::arm(endpoint, inv);
     #[cfg(not(panic = "abort"))]
-    let _ = (endpoint, request_id, invocation_id);
+    let _ = (endpoint, inv);
+}
+
+/// A streamed answer has started on `link`'s connection: a panic from now on ends that
+/// stream with the error trailers (abort mode; no-op with unwind, where the runtime does it).
+pub(crate) fn arm_stream(link: &Link) {
+    #[cfg(panic = "abort")]
+    abort::arm_stream(link);
+    #[cfg(not(panic = "abort"))]
+    let _ = link;
 }
 
 /// Disarms what [`arm`] armed: user code has returned.
 pub(crate) fn disarm() {
     #[cfg(panic = "abort")]
-    ARMED.with(|armed| armed.borrow_mut().armed = false);
+    abort::disarm();
 }
 
+/// The report an abort-mode panic makes, per thread (each worker has its own).
 #[cfg(panic = "abort")]
-fn report_before_abort(text: &str) {
-    ARMED.with(|armed| {
-        let Ok(mut r) = armed.try_borrow_mut() else {
-            return;
+mod abort {
+    use std::cell::RefCell;
+    use std::io::Write;
+    use std::net::TcpStream;
+
+    use super::PANIC_TYPE;
+    use crate::Error;
+    use crate::conn::{Connection, Link, read_response};
+    use crate::endpoint::Endpoint;
+    use crate::error::write_error_json;
+    use crate::proto::request::{self, Invocation};
+
+    struct Report {
+        armed: bool,
+        endpoint: Option<Endpoint>,
+        /// Post to `/init/error` rather than to the invocation's `/error`.
+        init: bool,
+        request_id: Vec<u8>,
+        invocation_id: Option<Vec<u8>>,
+        /// A copy of the connection a streamed answer is being written on, and what ends
+        /// that stream (a pointer, so a binary that never streams never links it).
+        stream: Option<(TcpStream, EndStream)>,
+    }
+
+    /// Ends a started stream with the error trailers for `error`.
+    type EndStream = fn(TcpStream, &Error);
+
+    thread_local! {
+        /// What the hook reports if user code panics on this thread while armed. Its buffers
+        /// are reused, so arming costs no allocation once the longest ids have been seen.
+        static ARMED: RefCell<Report> = const {
+            RefCell::new(Report {
+                armed: false,
+                endpoint: None,
+                init: false,
+                request_id: Vec::new(),
+                invocation_id: None,
+                stream: None,
+            })
         };
-        let Some(endpoint) = r.endpoint.as_ref().filter(|_| r.armed) else {
-            return;
-        };
-        let error = Error::new(PANIC_TYPE, text);
-        let mut body = Vec::new();
-        crate::error::write_error_json(&mut body, error.error_type(), error.message());
-        let mut head = Vec::new();
-        crate::runtime::write_post_head(
-            &mut head,
-            endpoint,
-            (!r.init).then_some(&r.request_id[..]),
-            r.invocation_id.as_deref(),
-            Some(&error.header_type()),
-            body.len(),
-        );
-        let _ = Connection::new(endpoint.clone()).exchange(&head, &body, &[]);
-        r.armed = false;
-    });
+    }
+
+    pub(super) fn arm(endpoint: &Endpoint, inv: Option<Invocation<'_>>) {
+        ARMED.with(|armed| {
+            let mut r = armed.borrow_mut();
+            if r.endpoint.as_ref() != Some(endpoint) {
+                r.endpoint = Some(endpoint.clone());
+            }
+            r.init = inv.is_none();
+            r.request_id.clear();
+            r.request_id
+                .extend_from_slice(inv.map_or(&[][..], |i| i.request_id));
+            match (inv.and_then(|i| i.invocation_id), &mut r.invocation_id) {
+                (Some(new), Some(kept)) => {
+                    kept.clear();
+                    kept.extend_from_slice(new);
+                }
+                (new, kept) => *kept = new.map(<[u8]>::to_vec),
+            }
+            r.stream = None;
+            r.armed = true;
+        });
+    }
+
+    pub(super) fn arm_stream(link: &Link) {
+        let copy = link.stream().and_then(|s| s.try_clone().ok());
+        ARMED.with(|armed| {
+            armed.borrow_mut().stream = copy.map(|s| (s, end_stream as EndStream));
+        });
+    }
+
+    /// Mid-stream: ends the body with the error trailers, then waits for the answer, so the
+    /// process does not die before the service has read them.
+    fn end_stream(mut stream: TcpStream, error: &Error) {
+        let mut json = Vec::new();
+        write_error_json(&mut json, error.error_type(), error.message());
+        let mut out = Vec::new();
+        request::last_chunk(&mut out, Some((&error.header_type(), &json)));
+        if stream.write_all(&out).is_ok() {
+            let _ = read_response(&mut stream, &mut Vec::new(), &[]);
+        }
+    }
+
+    pub(super) fn disarm() {
+        ARMED.with(|armed| {
+            let mut r = armed.borrow_mut();
+            r.armed = false;
+            r.stream = None;
+        });
+    }
+
+    pub(super) fn report(text: &str) {
+        ARMED.with(|armed| {
+            let Ok(mut r) = armed.try_borrow_mut() else {
+                return;
+            };
+            let Some(endpoint) = r.endpoint.clone().filter(|_| r.armed) else {
+                return;
+            };
+            r.armed = false;
+            let error = Error::new(PANIC_TYPE, text);
+            if let Some((stream, end)) = r.stream.take() {
+                return end(stream, &error);
+            }
+            let mut json = Vec::new();
+            write_error_json(&mut json, error.error_type(), error.message());
+            let mut out = Vec::new();
+            if r.init {
+                request::init_error(&mut out, &endpoint, &error.header_type(), json.len());
+            } else {
+                let inv = Invocation {
+                    request_id: &r.request_id,
+                    invocation_id: r.invocation_id.as_deref(),
+                };
+                request::error(&mut out, &endpoint, inv, &error.header_type(), json.len());
+            }
+            let _ = Connection::new(endpoint).exchange(&out, &json, &[]);
+        });
+    }
 }

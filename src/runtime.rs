@@ -1,48 +1,57 @@
-//! The invocation loop: `GET /next` → handler → `POST /response` or `/error`, the status
-//! policy, the init-error path, and the entry points [`run`] and [`run_with_init`].
-//!
-//! Status policy (see `shared/runtime-api.md` §2.4, §3.2, §5):
-//! - any 2xx is success (the service answers 202, some emulators 200);
-//! - 5xx from any endpoint: the container is broken, exit non-zero at once;
-//! - any other non-2xx on `/next` (403 after an init error, 404 for a wrong base path):
-//!   there is no event to serve, exit non-zero;
-//! - other non-2xx on `/response` or `/error` (400, 403, 410 stale invocation, 413 too
-//!   large): one line on stderr, then the next event;
-//! - a transport failure after the one reconnect (`conn.rs`): on `/next` exit non-zero; on a
-//!   post, one line on stderr and back to `/next`, which decides.
+//! The invocation loop: `GET /next` → handler → `POST /response` (buffered or streamed) or
+//! `/error`, the init-error path, and the entry points [`run`], [`run_with_init`],
+//! [`run_streaming`] and [`run_streaming_with_init`]. What each status means is
+//! `proto::policy`'s to say; this module only carries it out.
 
-use crate::conn::{Connection, Endpoint, ExchangeError};
+use crate::conn::{Connection, ExchangeError, Response};
 use crate::context::{Config, Context, NEXT_HEADERS};
+use crate::endpoint::Endpoint;
 use crate::error::write_error_json;
 use crate::log::{self, Level};
-use crate::wire::{self, header};
+use crate::proto::WireError;
+use crate::proto::policy::{self, Call, Outcome, Verdict};
+use crate::proto::request::{self, Invocation};
+use crate::stream::{Finished, ResponseStream};
 use crate::{Error, Result, panic, sys};
 
-const API_PATH: &str = "/2018-06-01/runtime/";
 /// `errorType` of an event the runtime could not read whole (over the cap, cut short).
 const INVALID_EVENT: &str = "Runtime.InvalidEvent";
 
 /// A handler as the loop sees it: one non-generic type, so the loop exists once in a binary.
 pub type Handler<'h> = dyn FnMut(&[u8], &Context<'_>) -> Result<Vec<u8>> + 'h;
 
+/// A streaming handler as the loop sees it: it writes its answer to the [`ResponseStream`]
+/// while it runs, and returns `Ok(())` when the answer is complete.
+pub type StreamHandler<'h> =
+    dyn FnMut(&[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()> + 'h;
+
 /// Why the runtime must stop: the protocol leaves nothing else to do (a 5xx, a refused
 /// `/next`, a Runtime API that cannot be reached). [`run`] prints it and exits with status 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fatal {
     message: String,
+    /// A 5xx: the whole process must exit, not only this loop.
+    container_error: bool,
 }
 
 impl Fatal {
     #[cold]
-    fn new(parts: &[&str]) -> Fatal {
+    pub(crate) fn new(parts: &[&str]) -> Fatal {
         Fatal {
             message: parts.concat(),
+            container_error: false,
         }
     }
 
     /// What went wrong, in one line.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Whether the Runtime API reported a container error (a 5xx), after which the process
+    /// must exit at once, rather than only this loop having nothing left to do.
+    pub fn is_container_error(&self) -> bool {
+        self.container_error
     }
 }
 
@@ -52,19 +61,26 @@ impl std::fmt::Display for Fatal {
     }
 }
 
-/// A client of the Runtime API that serves one invocation per [`Runtime::step`].
+impl std::error::Error for Fatal {}
+
+/// A client of the Runtime API that serves one invocation per [`Runtime::step`] (or
+/// [`Runtime::step_streaming`]).
 ///
 /// [`run`] is `Runtime::from_env` plus `step` in a loop; use `Runtime` directly to drive the
-/// loop yourself (tests, a custom `main`). A `Runtime` owns its connection, so a program
-/// can make one per worker thread.
+/// loop yourself (tests, a custom `main`). A `Runtime` owns its connection, so a program can
+/// make one per thread. A `Runtime` never changes the process environment unless it was
+/// made the process's only one with [`Runtime::claim_trace_env`].
 pub struct Runtime {
     conn: Connection,
     /// `None` until the first event: then read from the environment.
     config: Option<Config>,
     /// The request head being sent; reused.
     head: Vec<u8>,
-    /// The error JSON being sent; reused.
-    error_body: Vec<u8>,
+    /// The error JSON being sent (and a streamed response's scratch space); reused.
+    scratch: Vec<u8>,
+    /// Present when this runtime is the process's only one: it then sets `_X_AMZN_TRACE_ID`.
+    env: Option<sys::TraceEnv>,
+    _registered: sys::RuntimeToken,
 }
 
 impl Runtime {
@@ -72,11 +88,7 @@ impl Runtime {
     /// first `GET /next` is the first thing that happens; the [`Config`] is read from the
     /// environment after the first event arrived.
     pub fn from_env() -> Result<Runtime, Fatal> {
-        let api = std::env::var_os("AWS_LAMBDA_RUNTIME_API");
-        let api = api.as_ref().and_then(|a| a.to_str()).ok_or_else(|| {
-            Fatal::new(&["AWS_LAMBDA_RUNTIME_API is not set (or not UTF-8): run this binary as a Lambda bootstrap"])
-        })?;
-        Runtime::with_config(api, None)
+        Runtime::with_config(&runtime_api()?, None)
     }
 
     /// A runtime for the Runtime API at `runtime_api` (`host:port` or `http://host:port/base`),
@@ -85,200 +97,334 @@ impl Runtime {
         Runtime::with_config(runtime_api, Some(config))
     }
 
-    fn with_config(api: &str, config: Option<Config>) -> Result<Runtime, Fatal> {
-        let endpoint = Endpoint::parse(api)
-            .map_err(|why| Fatal::new(&["AWS_LAMBDA_RUNTIME_API=", api, " is malformed: ", why]))?;
+    pub(crate) fn with_config(api: &str, config: Option<Config>) -> Result<Runtime, Fatal> {
+        let endpoint = parse_endpoint(api)?;
+        let registered = sys::RuntimeToken::register().ok_or_else(|| {
+            Fatal::new(&[
+                "another Runtime owns the process environment (lambda_lite::run is serving); no second Runtime can run beside it",
+            ])
+        })?;
         Ok(Runtime {
             conn: Connection::new(endpoint),
             config,
             // One allocation for every request head to come (they are ~250 B), instead of
             // regrowing it three times before the first `GET /next`.
             head: Vec::with_capacity(512),
-            error_body: Vec::new(),
+            scratch: Vec::new(),
+            env: None,
+            _registered: registered,
         })
+    }
+
+    /// Makes this runtime set `_X_AMZN_TRACE_ID` to each invocation's trace header (and remove
+    /// it when there is none), as X-Ray and the AWS SDKs expect of a one-at-a-time runtime.
+    ///
+    /// Changing the environment races with any other thread reading it, so this succeeds only
+    /// if this is the process's only `Runtime`, and from then on no other `Runtime` can be
+    /// created. [`run`] and the other sequential entry points call it; concurrent workers
+    /// never do (their trace ids are in [`Context::xray_trace_id`]). Returns whether the claim
+    /// succeeded.
+    pub fn claim_trace_env(&mut self) -> bool {
+        if self.env.is_none() {
+            self.env = sys::TraceEnv::claim();
+        }
+        self.env.is_some()
     }
 
     /// Serves one invocation: waits in `GET /next` (without a timeout: the environment may be
     /// frozen for hours), calls `handler`, and posts its result to `/response` or its error
-    /// (or panic) to `/error`. `Err` means the process should exit (see the module's policy).
+    /// (or panic) to `/error`. `Err` means this loop should end (see `Fatal`).
     pub fn step(&mut self, handler: &mut Handler<'_>) -> Result<(), Fatal> {
-        self.head.clear();
-        wire::begin_request_head(&mut self.head, "GET", &self.conn.endpoint().base_path);
-        self.head
-            .extend_from_slice(b"/2018-06-01/runtime/invocation/next");
-        wire::end_request_head(&mut self.head, &self.conn.endpoint().host, &[], None);
-        let next = match self.conn.exchange(&self.head, &[], &NEXT_HEADERS) {
-            Ok(next) => next,
-            Err(e) => return Err(transport_failure("GET /next", &e)),
-        };
-        let inbox = self.conn.inbox();
-        if !(200..300).contains(&next.status) {
-            return Err(refusal(
-                "GET /next",
-                next.status,
-                next.body.map(|b| b.of(inbox)),
-            ));
-        }
-        let config = self.config.get_or_insert_with(Config::from_env);
-        let Some(ctx) = Context::from_next(inbox, &next.found, config) else {
-            warn(&[
-                "GET /next answered without a Lambda-Runtime-Aws-Request-Id header; the event cannot be answered",
-            ]);
+        self.step_then(handler, None)
+    }
+
+    /// [`Runtime::step`], calling `waiting` once the `GET /next` request is written (before
+    /// its answer arrives): concurrent workers start the others there, so the first `/next`
+    /// never waits for them.
+    pub(crate) fn step_then(
+        &mut self,
+        handler: &mut Handler<'_>,
+        waiting: Option<&mut dyn FnMut()>,
+    ) -> Result<(), Fatal> {
+        let Some(next) = self.next_invocation(waiting)? else {
             return Ok(());
         };
-        sys::set_trace_id(ctx.xray_trace_id);
-        log::set_request_id(ctx.request_id);
-        let endpoint = self.conn.endpoint();
-        let invocation_id = ctx.invocation_id.map(str::as_bytes);
+        let Runtime {
+            conn,
+            config,
+            head,
+            scratch,
+            env,
+            ..
+        } = self;
+        let inbox = conn.inbox();
+        let Some(ctx) = begin_invocation(inbox, &next, config, env) else {
+            return Ok(());
+        };
         let outcome = match next.body {
-            Ok(body) => {
-                panic::install();
-                panic::arm(endpoint, Some(ctx.request_id.as_bytes()), invocation_id);
-                let outcome = panic::catch(|| handler(body.of(inbox), &ctx));
-                panic::disarm();
-                outcome
-            }
+            Ok(body) => call_user(conn.endpoint(), &ctx, || handler(body.of(inbox), &ctx)),
             Err(e) => Err(invalid_event(e)),
         };
-        let body: &[u8] = match &outcome {
+        let inv = invocation(&ctx);
+        let result = match &outcome {
             Ok(response) => {
-                write_post_head(
-                    &mut self.head,
-                    endpoint,
-                    Some(ctx.request_id.as_bytes()),
-                    invocation_id,
-                    None,
-                    response.len(),
-                );
-                response
+                request::response(head, conn.endpoint(), inv, response.len());
+                post(conn, "POST /response", head, response)
             }
             Err(error) => {
-                write_error_json(&mut self.error_body, error.error_type(), error.message());
-                let ty = error.header_type();
-                write_post_head(
-                    &mut self.head,
-                    endpoint,
-                    Some(ctx.request_id.as_bytes()),
-                    invocation_id,
-                    Some(&ty),
-                    self.error_body.len(),
-                );
-                &self.error_body
+                error_request(head, scratch, conn.endpoint(), inv, error);
+                post(conn, "POST /error", head, scratch)
             }
         };
-        let what = if outcome.is_ok() {
-            "POST /response"
-        } else {
-            "POST /error"
+        end_invocation(result)
+    }
+
+    /// Serves one invocation with a streaming handler: the answer is posted while `handler`
+    /// writes it, each write one HTTP chunk of a `POST /response` in streaming mode. An error
+    /// (or panic) before the first byte is posted to `/error`; after it, it ends the stream
+    /// with the error trailers, so the caller sees a failed stream, not a cut one.
+    pub fn step_streaming(&mut self, handler: &mut StreamHandler<'_>) -> Result<(), Fatal> {
+        self.step_streaming_then(handler, None)
+    }
+
+    pub(crate) fn step_streaming_then(
+        &mut self,
+        handler: &mut StreamHandler<'_>,
+        waiting: Option<&mut dyn FnMut()>,
+    ) -> Result<(), Fatal> {
+        let Some(next) = self.next_invocation(waiting)? else {
+            return Ok(());
         };
-        let result = match self.conn.exchange(&self.head, body, &[]) {
-            Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
-            Ok(answer) => {
-                let refused = refusal(
-                    what,
-                    answer.status,
-                    answer.body.map(|b| b.of(self.conn.inbox())),
-                );
-                if answer.status >= 500 {
-                    Err(refused)
-                } else {
-                    warn(&[refused.message(), "; serving the next event"]);
-                    Ok(())
+        let Runtime {
+            conn,
+            config,
+            head,
+            scratch,
+            env,
+            ..
+        } = self;
+        let (inbox, link) = conn.split();
+        let Some(ctx) = begin_invocation(inbox, &next, config, env) else {
+            return Ok(());
+        };
+        let inv = invocation(&ctx);
+        arm(link.endpoint(), inv);
+        let mut stream = ResponseStream::new(&mut *link, head, scratch, inv);
+        let outcome = match next.body {
+            Ok(body) => panic::catch(|| handler(body.of(inbox), &ctx, &mut stream)),
+            Err(e) => Err(invalid_event(e)),
+        };
+        panic::disarm();
+        let result = match stream.finish(&outcome) {
+            Finished::Sent => {
+                let answer = conn.receive(&[]);
+                judge(
+                    "POST /response (streamed)",
+                    Call::Answer,
+                    &answer,
+                    conn.inbox(),
+                )
+            }
+            Finished::Broken => {
+                // The server may have answered (a 413) before it stopped reading.
+                let answer = conn.receive(&[]);
+                conn.disconnect();
+                judge(
+                    "POST /response (streamed)",
+                    Call::Answer,
+                    &answer,
+                    conn.inbox(),
+                )
+            }
+            Finished::NotStarted => match &outcome {
+                Err(error) => {
+                    error_request(head, scratch, link.endpoint(), inv, error);
+                    post(conn, "POST /error", head, scratch)
                 }
-            }
-            Err(e) => {
-                warn(&[
-                    transport_failure(what, &e).message(),
-                    "; serving the next event",
-                ]);
-                Ok(())
-            }
+                Ok(()) => Ok(()),
+            },
         };
-        // Lines logged between invocations (a refused `/next`) belong to none.
-        log::set_request_id("");
-        result
+        end_invocation(result)
+    }
+
+    /// `GET /next`, judged by the policy. `None`: nothing to serve this time (no request id).
+    fn next_invocation(
+        &mut self,
+        waiting: Option<&mut dyn FnMut()>,
+    ) -> Result<Option<Response>, Fatal> {
+        request::next(&mut self.head, self.conn.endpoint());
+        let sent = self.conn.send(&self.head, &[]);
+        if let Some(waiting) = waiting {
+            waiting();
+        }
+        let next = self
+            .conn
+            .finish_exchange(sent, &self.head, &[], &NEXT_HEADERS);
+        judge("GET /next", Call::Next, &next, self.conn.inbox())?;
+        Ok(next.ok())
     }
 
     /// Posts `error` to `/init/error`. The caller should then exit: the service answers every
     /// later `/next` with 403.
     pub fn send_init_error(&mut self, error: &Error) -> Result<(), Fatal> {
-        write_error_json(&mut self.error_body, error.error_type(), error.message());
-        write_post_head(
+        write_error_json(&mut self.scratch, error.error_type(), error.message());
+        request::init_error(
             &mut self.head,
             self.conn.endpoint(),
-            None,
-            None,
-            Some(&error.header_type()),
-            self.error_body.len(),
+            &error.header_type(),
+            self.scratch.len(),
         );
-        match self.conn.exchange(&self.head, &self.error_body, &[]) {
-            Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
-            Ok(answer) => Err(refusal(
-                "POST /init/error",
-                answer.status,
-                answer.body.map(|b| b.of(self.conn.inbox())),
-            )),
-            Err(e) => Err(transport_failure("POST /init/error", &e)),
-        }
+        let answer = self.conn.exchange(&self.head, &self.scratch, &[]);
+        judge(
+            "POST /init/error",
+            Call::Lifecycle,
+            &answer,
+            self.conn.inbox(),
+        )
+        .map(drop)
     }
 
     /// Runs `init` (errors and panics caught); on failure posts `/init/error` and exits with 1.
-    fn init_or_exit(&mut self, init: &mut dyn FnMut() -> Result<()>) {
+    pub(crate) fn init_or_exit<S>(&mut self, init: impl FnOnce() -> Result<S>) -> S {
         panic::install();
-        panic::arm(self.conn.endpoint(), None, None);
+        panic::arm(self.conn.endpoint(), None);
         let outcome = panic::catch(init);
         panic::disarm();
-        if let Err(error) = outcome {
-            warn(&["init failed: ", error.error_type(), ": ", error.message()]);
-            if let Err(fatal) = self.send_init_error(&error) {
-                warn(&[fatal.message()]);
+        match outcome {
+            Ok(state) => state,
+            Err(error) => {
+                warn(&["init failed: ", error.error_type(), ": ", error.message()]);
+                if let Err(fatal) = self.send_init_error(&error) {
+                    warn(&[fatal.message()]);
+                }
+                std::process::exit(1)
             }
-            std::process::exit(1);
         }
     }
 }
 
-/// Writes the head of a POST to `/invocation/{id}/response` (no `error_type`),
-/// `/invocation/{id}/error` (with one), or `/init/error` (no `request_id`) into `out`.
-pub(crate) fn write_post_head(
-    out: &mut Vec<u8>,
+/// `$AWS_LAMBDA_RUNTIME_API`, or why there is none.
+pub(crate) fn runtime_api() -> Result<String, Fatal> {
+    std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| {
+        Fatal::new(&[
+            "AWS_LAMBDA_RUNTIME_API is not set (or not UTF-8): run this binary as a Lambda bootstrap",
+        ])
+    })
+}
+
+pub(crate) fn parse_endpoint(api: &str) -> Result<Endpoint, Fatal> {
+    Endpoint::parse(api)
+        .map_err(|why| Fatal::new(&["AWS_LAMBDA_RUNTIME_API=", api, " is malformed: ", why]))
+}
+
+/// The invocation's `Context` (or `None` without a usable request id, reported), with the
+/// per-invocation state set: the log lines' request id and, if owned, the trace variable.
+fn begin_invocation<'a>(
+    inbox: &'a [u8],
+    next: &Response,
+    config: &'a mut Option<Config>,
+    env: &Option<sys::TraceEnv>,
+) -> Option<Context<'a>> {
+    let config = config.get_or_insert_with(Config::from_env);
+    let Some(ctx) = Context::from_next(inbox, &next.found, config) else {
+        warn(&[
+            "GET /next answered without a Lambda-Runtime-Aws-Request-Id header; the event cannot be answered",
+        ]);
+        return None;
+    };
+    if let Some(env) = env {
+        env.set_trace_id(ctx.xray_trace_id);
+    }
+    log::set_request_id(ctx.request_id);
+    Some(ctx)
+}
+
+fn end_invocation(result: Result<(), Fatal>) -> Result<(), Fatal> {
+    // Lines logged between invocations (a refused `/next`) belong to none.
+    log::set_request_id("");
+    result
+}
+
+fn invocation<'a>(ctx: &Context<'a>) -> Invocation<'a> {
+    Invocation {
+        request_id: ctx.request_id.as_bytes(),
+        invocation_id: ctx.invocation_id.map(str::as_bytes),
+    }
+}
+
+/// Prepares for user code serving `inv`: a panic is then caught (unwind) or reported before
+/// the process dies (abort) until `panic::disarm`.
+fn arm(endpoint: &Endpoint, inv: Invocation<'_>) {
+    panic::install();
+    panic::arm(endpoint, Some(inv));
+}
+
+/// Runs user code for the invocation `ctx` (see [`arm`]).
+fn call_user<R>(
     endpoint: &Endpoint,
-    request_id: Option<&[u8]>,
-    invocation_id: Option<&[u8]>,
-    error_type: Option<&str>,
-    content_length: usize,
+    ctx: &Context<'_>,
+    f: impl FnOnce() -> Result<R>,
+) -> Result<R> {
+    arm(endpoint, invocation(ctx));
+    let outcome = panic::catch(f);
+    panic::disarm();
+    outcome
+}
+
+/// Writes the head and body of the invocation's `/error` for `error`.
+fn error_request(
+    head: &mut Vec<u8>,
+    body: &mut Vec<u8>,
+    endpoint: &Endpoint,
+    inv: Invocation<'_>,
+    error: &Error,
 ) {
-    out.clear();
-    wire::begin_request_head(out, "POST", &endpoint.base_path);
-    out.extend_from_slice(API_PATH.as_bytes());
-    match request_id {
-        Some(id) => {
-            out.extend_from_slice(b"invocation/");
-            wire::push_path_segment(out, id);
-            out.extend_from_slice(if error_type.is_some() {
-                b"/error"
-            } else {
-                b"/response"
-            });
+    write_error_json(body, error.error_type(), error.message());
+    request::error(head, endpoint, inv, &error.header_type(), body.len());
+}
+
+/// Sends an invocation's answer and judges the outcome.
+fn post(conn: &mut Connection, what: &str, head: &[u8], body: &[u8]) -> Result<(), Fatal> {
+    let answer = conn.exchange(head, body, &[]);
+    judge(what, Call::Answer, &answer, conn.inbox())
+}
+
+/// Carries out the status policy for the outcome of `what`: `Ok` to go on (after one line on
+/// stderr when the policy says so), `Err` when this loop (or the process) must end.
+fn judge(
+    what: &str,
+    call: Call,
+    answer: &Result<Response, ExchangeError>,
+    inbox: &[u8],
+) -> Result<(), Fatal> {
+    let outcome = match answer {
+        Ok(response) => Outcome::Status(response.status),
+        Err(_) => Outcome::Transport,
+    };
+    let verdict = policy::verdict(call, outcome);
+    if verdict == Verdict::Serve {
+        return Ok(());
+    }
+    let mut fatal = match answer {
+        Ok(response) => refusal(what, response.status, response.body.map(|b| b.of(inbox))),
+        Err(e) => transport_failure(what, e),
+    };
+    match verdict {
+        Verdict::Serve => Ok(()),
+        Verdict::Warn => {
+            warn(&[fatal.message(), "; serving the next event"]);
+            Ok(())
         }
-        None => out.extend_from_slice(b"init/error"),
+        Verdict::Stop => Err(fatal),
+        Verdict::Exit => {
+            fatal.container_error = true;
+            Err(fatal)
+        }
     }
-    let mut extra: [(&str, &[u8]); 3] = [("", b""); 3];
-    let mut n = 0;
-    if let Some(ty) = error_type {
-        extra[0] = (header::ERROR_TYPE, ty.as_bytes());
-        extra[1] = ("content-type", b"application/json");
-        n = 2;
-    }
-    if let Some(id) = invocation_id {
-        extra[n] = (header::INVOCATION_ID, id);
-        n += 1;
-    }
-    wire::end_request_head(out, &endpoint.host, &extra[..n], Some(content_length));
 }
 
 #[cold]
-fn invalid_event(e: wire::WireError) -> Error {
+fn invalid_event(e: WireError) -> Error {
     Error::new(
         INVALID_EVENT,
         ["the event could not be read: ", e.as_str()].concat(),
@@ -290,17 +436,16 @@ fn transport_failure(what: &str, e: &ExchangeError) -> Fatal {
     let mut message = String::from(what);
     message.push_str(" failed: ");
     e.describe(&mut message);
-    Fatal { message }
+    Fatal {
+        message,
+        container_error: false,
+    }
 }
 
 #[cold]
-fn refusal(what: &str, status: u16, body: Result<&[u8], wire::WireError>) -> Fatal {
-    // httparse only accepts three-digit status codes.
-    let code = [
-        b'0' + (status / 100 % 10) as u8,
-        b'0' + (status / 10 % 10) as u8,
-        b'0' + (status % 10) as u8,
-    ];
+fn refusal(what: &str, status: u16, body: Result<&[u8], WireError>) -> Fatal {
+    let mut digits = [0u8; 20];
+    let code = crate::text::decimal(&mut digits, u64::from(status));
     let body = body.unwrap_or_default();
     let body = &body[..body.len().min(300)];
     let excerpt = match std::str::from_utf8(body) {
@@ -310,7 +455,7 @@ fn refusal(what: &str, status: u16, body: Result<&[u8], wire::WireError>) -> Fat
     Fatal::new(&[
         what,
         " answered ",
-        std::str::from_utf8(&code).unwrap_or_default(),
+        std::str::from_utf8(code).unwrap_or_default(),
         ": ",
         excerpt.trim_ascii(),
     ])
@@ -333,14 +478,29 @@ fn diagnose(level: Level, parts: &[&str]) {
 }
 
 #[cold]
-fn exit_fatal(fatal: &Fatal) -> ! {
+pub(crate) fn exit_fatal(fatal: &Fatal) -> ! {
     diagnose(Level::Fatal, &[fatal.message()]);
     std::process::exit(1)
+}
+
+/// The process's only runtime, from the environment, owning the trace variable.
+fn sole_runtime() -> Runtime {
+    let mut runtime = Runtime::from_env().unwrap_or_else(|f| exit_fatal(&f));
+    runtime.claim_trace_env();
+    runtime
 }
 
 fn serve(mut runtime: Runtime, handler: &mut Handler<'_>) -> ! {
     loop {
         if let Err(fatal) = runtime.step(handler) {
+            exit_fatal(&fatal);
+        }
+    }
+}
+
+fn serve_streaming(mut runtime: Runtime, handler: &mut StreamHandler<'_>) -> ! {
+    loop {
+        if let Err(fatal) = runtime.step_streaming(handler) {
             exit_fatal(&fatal);
         }
     }
@@ -359,8 +519,7 @@ pub fn run<F>(mut handler: F) -> !
 where
     F: FnMut(&[u8], &Context<'_>) -> Result<Vec<u8>>,
 {
-    let runtime = Runtime::from_env().unwrap_or_else(|f| exit_fatal(&f));
-    serve(runtime, &mut handler)
+    serve(sole_runtime(), &mut handler)
 }
 
 /// Runs `init` once, before the first `GET /next`, then `handler` with its state for every event.
@@ -388,17 +547,41 @@ where
     I: FnOnce() -> Result<S>,
     F: FnMut(&mut S, &[u8], &Context<'_>) -> Result<Vec<u8>>,
 {
-    let mut runtime = Runtime::from_env().unwrap_or_else(|f| exit_fatal(&f));
-    let mut init = Some(init);
-    let mut state = None;
-    runtime.init_or_exit(&mut || {
-        if let Some(init) = init.take() {
-            state = Some(init()?);
-        }
-        Ok(())
-    });
-    let Some(mut state) = state else {
-        exit_fatal(&Fatal::new(&["init produced no state"]))
-    };
+    let mut runtime = sole_runtime();
+    let mut state = runtime.init_or_exit(init);
     serve(runtime, &mut |event, ctx| handler(&mut state, event, ctx))
+}
+
+/// Runs a streaming `handler` for every event, forever (see [`run`] and
+/// [`Runtime::step_streaming`]).
+///
+/// ```no_run
+/// use std::io::Write;
+///
+/// lambda_lite::run_streaming(|_event, _ctx, stream| {
+///     for i in 0..3 {
+///         writeln!(stream, "line {i}")?; // one HTTP chunk each, sent at once
+///     }
+///     Ok(())
+/// });
+/// ```
+pub fn run_streaming<F>(mut handler: F) -> !
+where
+    F: FnMut(&[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()>,
+{
+    serve_streaming(sole_runtime(), &mut handler)
+}
+
+/// Runs `init` once, then a streaming `handler` with its state for every event (see
+/// [`run_with_init`] and [`run_streaming`]).
+pub fn run_streaming_with_init<S, I, F>(init: I, mut handler: F) -> !
+where
+    I: FnOnce() -> Result<S>,
+    F: FnMut(&mut S, &[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()>,
+{
+    let mut runtime = sole_runtime();
+    let mut state = runtime.init_or_exit(init);
+    serve_streaming(runtime, &mut |event, ctx, stream| {
+        handler(&mut state, event, ctx, stream)
+    })
 }

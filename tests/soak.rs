@@ -84,16 +84,6 @@ fn hash(bytes: &[u8]) -> u64 {
     })
 }
 
-fn vm_hwm_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 impl State {
     /// The next event: the pending one again, or a new one of random size and kind. The first
     /// two are 6 MiB (chunked, then Content-Length) so memory is at its peak after warm-up.
@@ -267,7 +257,7 @@ fn post_reply(
         _ => state.tally.wrong_id += 1,
     }
     if state.hwm_after_warmup.is_none() && state.tally.delivered >= state.target.min(1000) / 2 {
-        state.hwm_after_warmup = Some(vm_hwm_kib(state.pid));
+        state.hwm_after_warmup = Some(support::vm_hwm_kib(state.pid));
     }
     let rng = &mut state.rng;
     match rng.below(1000) {
@@ -454,7 +444,7 @@ fn soak(invocations: u64) {
         );
     }
     let alive = child.try_wait().unwrap().is_none();
-    let hwm_end = vm_hwm_kib(child.id());
+    let hwm_end = support::vm_hwm_kib(child.id());
     let _ = child.kill();
     let _ = child.wait();
     let s = state.lock().unwrap();

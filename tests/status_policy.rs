@@ -99,7 +99,8 @@ fn malformed_head_on_next_is_fatal() {
     api.push(Reply::Partial(b"SSH-2.0-nope\r\n\r\n".to_vec()));
     let err = runtime(&api).step(&mut echo).unwrap_err();
     assert!(
-        err.message().contains("malformed HTTP response head"),
+        err.message()
+            .contains("GET /next failed: malformed HTTP head"),
         "{err}"
     );
 }

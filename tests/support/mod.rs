@@ -23,6 +23,10 @@ pub struct Recorded {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// For a chunked body: the size of each chunk, in order of arrival.
+    pub chunks: Vec<usize>,
+    /// For a chunked body: its trailer fields.
+    pub trailers: Vec<(String, String)>,
     /// Which accepted connection (0, 1, …) carried it.
     pub connection: usize,
 }
@@ -37,6 +41,13 @@ impl Recorded {
     }
     pub fn body_str(&self) -> &str {
         std::str::from_utf8(&self.body).expect("utf-8 body")
+    }
+    /// The value of a trailer field, by case-insensitive name.
+    pub fn trailer(&self, name: &str) -> Option<&str> {
+        self.trailers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -70,6 +81,9 @@ pub enum Reply {
     Close,
     /// Reads the request, writes these bytes, then closes.
     Partial(Vec<u8>),
+    /// Taken as soon as a request's head arrives: reads this many bytes of its body (a
+    /// streamed one), then does what the inner reply says without reading the rest.
+    MidStream(usize, Box<Reply>),
 }
 
 #[derive(Clone, Debug)]
@@ -194,6 +208,11 @@ struct Shared {
     recorded_cv: Condvar,
     stop: AtomicBool,
     connections: AtomicUsize,
+    /// Connections the server has closed itself.
+    closed: AtomicUsize,
+    /// Chunks of chunked request bodies received so far, counted as each one arrives.
+    chunks: Mutex<usize>,
+    chunks_cv: Condvar,
 }
 
 pub struct FakeApi {
@@ -258,6 +277,34 @@ impl FakeApi {
         rec.clone()
     }
 
+    /// Waits until `n` chunks of chunked request bodies have arrived (as they arrive, before
+    /// their requests are complete).
+    pub fn wait_for_chunks(&self, n: usize) {
+        let deadline = Instant::now() + WAIT;
+        let mut seen = self.shared.chunks.lock().unwrap();
+        while *seen < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "timed out waiting for {n} chunks; got {}",
+                *seen
+            );
+            seen = self.shared.chunks_cv.wait_timeout(seen, left).unwrap().0;
+        }
+    }
+
+    /// Waits until the server has closed `n` connections itself.
+    pub fn wait_for_closes(&self, n: usize) {
+        let deadline = Instant::now() + WAIT;
+        while self.shared.closed.load(Ordering::SeqCst) < n {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {n} closes"
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.recorded.lock().unwrap().clone()
     }
@@ -286,49 +333,76 @@ fn serve_connection(mut stream: TcpStream, connection: usize, shared: &Shared) {
     let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
     let mut buf = Vec::new();
     loop {
-        let Some(req) = read_request(&mut stream, &mut buf, connection, shared) else {
+        let Some(head) = read_head(&mut stream, &mut buf, shared) else {
+            return;
+        };
+        // A reply that acts in the middle of a streamed body is taken at once.
+        let early = {
+            let mut q = shared.replies.lock().unwrap();
+            match q.front() {
+                Some(Reply::MidStream(..)) => q.pop_front(),
+                _ => None,
+            }
+        };
+        let stop_after = match &early {
+            Some(Reply::MidStream(n, _)) => Some(*n),
+            _ => None,
+        };
+        let Some(req) = read_body(&mut stream, &mut buf, head, connection, shared, stop_after)
+        else {
             return;
         };
         shared.recorded.lock().unwrap().push(req);
         shared.recorded_cv.notify_all();
-        let reply = {
-            let deadline = Instant::now() + WAIT;
-            let mut q = shared.replies.lock().unwrap();
-            loop {
-                if let Some(r) = q.pop_front() {
-                    break Some(r);
-                }
-                if shared.stop.load(Ordering::SeqCst) || Instant::now() >= deadline {
-                    break None;
-                }
-                q = shared
-                    .replies_cv
-                    .wait_timeout(q, Duration::from_millis(50))
-                    .unwrap()
-                    .0;
-            }
+        let reply = match early {
+            Some(Reply::MidStream(_, then)) => Some(*then),
+            _ => next_reply(shared),
         };
         match reply {
-            None | Some(Reply::Close) => return close(stream),
+            None | Some(Reply::Close) => return close(stream, shared),
             Some(Reply::Partial(bytes)) => {
                 let _ = stream.write_all(&bytes);
-                return close(stream);
+                return close(stream, shared);
+            }
+            Some(Reply::MidStream(..)) => {
+                panic!("a MidStream reply must be the first of its request")
             }
             Some(Reply::Respond(r)) => {
                 thread::sleep(r.delay);
                 if write_delivered(&mut stream, &r.encode(), &r.delivery).is_err() {
                     return;
                 }
-                if r.close_after || matches!(r.framing, Framing::UntilClose) {
-                    return close(stream);
+                if r.close_after || matches!(r.framing, Framing::UntilClose) || stop_after.is_some()
+                {
+                    return close(stream, shared);
                 }
             }
         }
     }
 }
 
-fn close(stream: TcpStream) {
+/// The next scripted reply (waits for one to be queued, up to [`WAIT`]).
+fn next_reply(shared: &Shared) -> Option<Reply> {
+    let deadline = Instant::now() + WAIT;
+    let mut q = shared.replies.lock().unwrap();
+    loop {
+        if let Some(r) = q.pop_front() {
+            return Some(r);
+        }
+        if shared.stop.load(Ordering::SeqCst) || Instant::now() >= deadline {
+            return None;
+        }
+        q = shared
+            .replies_cv
+            .wait_timeout(q, Duration::from_millis(50))
+            .unwrap()
+            .0;
+    }
+}
+
+fn close(stream: TcpStream, shared: &Shared) {
     let _ = stream.shutdown(Shutdown::Both);
+    shared.closed.fetch_add(1, Ordering::SeqCst);
 }
 
 fn write_delivered(
@@ -367,56 +441,135 @@ pub fn write_ragged(stream: &mut TcpStream, bytes: &[u8], seed: u64) -> std::io:
     Ok(())
 }
 
-/// Takes one complete request (head and `Content-Length` body) off the front of `buf`, or
-/// `None` while it is incomplete.
-pub fn take_request(buf: &mut Vec<u8>, connection: usize) -> Option<Recorded> {
+/// A request head: method, path, headers; its bytes already taken off the buffer.
+pub struct RequestHead {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl RequestHead {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn chunked(&self) -> bool {
+        self.header("transfer-encoding")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
+    }
+    fn content_length(&self) -> usize {
+        self.header("content-length")
+            .map_or(0, |v| v.trim().parse().expect("content-length"))
+    }
+}
+
+/// Takes one request head off the front of `buf`, or `None` while it is incomplete.
+pub fn take_head(buf: &mut Vec<u8>) -> Option<RequestHead> {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut req = httparse::Request::new(&mut headers);
     let Ok(httparse::Status::Complete(len)) = req.parse(buf) else {
         return None;
     };
-    let headers: Vec<(String, String)> = req
-        .headers
-        .iter()
-        .map(|h| {
-            (
-                h.name.to_owned(),
-                String::from_utf8_lossy(h.value).into_owned(),
-            )
-        })
-        .collect();
-    let cl: usize = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .map_or(0, |(_, v)| v.parse().expect("content-length"));
-    if buf.len() < len + cl {
-        return None;
-    }
-    let rec = Recorded {
+    let head = RequestHead {
         method: req.method.unwrap_or_default().to_owned(),
         path: req.path.unwrap_or_default().to_owned(),
-        headers,
-        body: buf[len..len + cl].to_vec(),
-        connection,
+        headers: req
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_owned(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect(),
     };
-    buf.drain(..len + cl);
-    Some(rec)
+    buf.drain(..len);
+    Some(head)
 }
 
-fn read_request(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    connection: usize,
-    shared: &Shared,
-) -> Option<Recorded> {
+/// A decoded chunked body: data, chunk sizes, trailers, bytes used.
+pub type Dechunked = (Vec<u8>, Vec<usize>, Vec<(String, String)>, usize);
+
+/// The body of a chunked request, decoded from the front of `raw`: (data, chunk sizes,
+/// trailers, bytes used), or `None` while incomplete. An independent decoder (not the
+/// crate's), so the two check each other.
+pub fn dechunk(raw: &[u8]) -> Option<Dechunked> {
+    fn line(raw: &[u8], at: &mut usize) -> Option<String> {
+        let nl = raw[*at..].windows(2).position(|w| w == b"\r\n")? + *at;
+        let text = String::from_utf8(raw[*at..nl].to_vec()).expect("utf-8 chunk line");
+        *at = nl + 2;
+        Some(text)
+    }
+    let mut at = 0;
+    let (mut body, mut sizes, mut trailers) = (Vec::new(), Vec::new(), Vec::new());
+    loop {
+        let size_line = line(raw, &mut at)?;
+        let size = usize::from_str_radix(size_line.split(';').next()?.trim(), 16)
+            .expect("chunk size in hex");
+        if size == 0 {
+            loop {
+                let t = line(raw, &mut at)?;
+                if t.is_empty() {
+                    return Some((body, sizes, trailers, at));
+                }
+                let (n, v) = t.split_once(':').expect("trailer field");
+                trailers.push((n.trim().to_owned(), v.trim().to_owned()));
+            }
+        }
+        if raw.len() < at + size + 2 {
+            return None;
+        }
+        assert_eq!(
+            &raw[at + size..at + size + 2],
+            b"\r\n",
+            "chunk data not followed by CRLF"
+        );
+        body.extend_from_slice(&raw[at..at + size]);
+        sizes.push(size);
+        at += size + 2;
+    }
+}
+
+/// Takes one complete request (head, `Content-Length` or chunked body) off the front of
+/// `buf`, or `None` while it is incomplete.
+pub fn take_request(buf: &mut Vec<u8>, connection: usize) -> Option<Recorded> {
+    let mut peek = buf.clone();
+    let head = take_head(&mut peek)?;
+    let (body, chunks, trailers, used) = if head.chunked() {
+        dechunk(&peek)?
+    } else {
+        let cl = head.content_length();
+        if peek.len() < cl {
+            return None;
+        }
+        (peek[..cl].to_vec(), Vec::new(), Vec::new(), cl)
+    };
+    let head_len = buf.len() - peek.len();
+    buf.drain(..head_len + used);
+    Some(Recorded {
+        method: head.method,
+        path: head.path,
+        headers: head.headers,
+        body,
+        chunks,
+        trailers,
+        connection,
+    })
+}
+
+/// Reads once more into `buf`; `false` at EOF, on an error, or when the server stops.
+fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> bool {
     let mut chunk = [0u8; 64 * 1024];
     loop {
-        if let Some(rec) = take_request(buf, connection) {
-            return Some(rec);
-        }
         match stream.read(&mut chunk) {
-            Ok(0) => return None,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(0) => return false,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                return true;
+            }
             Err(e)
                 if matches!(
                     e.kind(),
@@ -424,12 +577,104 @@ fn read_request(
                 ) =>
             {
                 if shared.stop.load(Ordering::SeqCst) {
-                    return None;
+                    return false;
                 }
             }
-            Err(_) => return None,
+            Err(_) => return false,
         }
     }
+}
+
+fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> Option<RequestHead> {
+    loop {
+        if let Some(head) = take_head(buf) {
+            return Some(head);
+        }
+        if !read_more(stream, buf, shared) {
+            return None;
+        }
+    }
+}
+
+/// Reads the body that follows `head`. A chunked body is read chunk by chunk, each counted as
+/// it arrives; with `stop_after`, reading stops once that many body bytes are in.
+fn read_body(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    head: RequestHead,
+    connection: usize,
+    shared: &Shared,
+    stop_after: Option<usize>,
+) -> Option<Recorded> {
+    let (mut body, mut chunks, mut trailers) = (Vec::new(), Vec::new(), Vec::new());
+    if head.chunked() {
+        loop {
+            if stop_after.is_some_and(|n| body.len() >= n) {
+                break;
+            }
+            // One chunk (or the last chunk and the trailers) at a time.
+            let one = (|| {
+                let nl = buf.windows(2).position(|w| w == b"\r\n")?;
+                let line = std::str::from_utf8(&buf[..nl]).expect("chunk size line");
+                let size = usize::from_str_radix(line.split(';').next()?.trim(), 16)
+                    .expect("chunk size in hex");
+                if size == 0 {
+                    let (_, _, t, used) = dechunk(buf)?;
+                    return Some((None, t, used));
+                }
+                if buf.len() < nl + 2 + size + 2 {
+                    return None;
+                }
+                assert_eq!(
+                    &buf[nl + 2 + size..nl + 4 + size],
+                    b"\r\n",
+                    "chunk data not followed by CRLF"
+                );
+                Some((
+                    Some(buf[nl + 2..nl + 2 + size].to_vec()),
+                    Vec::new(),
+                    nl + 4 + size,
+                ))
+            })();
+            match one {
+                Some((Some(data), _, used)) => {
+                    chunks.push(data.len());
+                    body.extend_from_slice(&data);
+                    buf.drain(..used);
+                    *shared.chunks.lock().unwrap() += 1;
+                    shared.chunks_cv.notify_all();
+                }
+                Some((None, t, used)) => {
+                    trailers = t;
+                    buf.drain(..used);
+                    break;
+                }
+                None => {
+                    if !read_more(stream, buf, shared) {
+                        return None;
+                    }
+                }
+            }
+        }
+    } else {
+        let cl = head.content_length();
+        let want = stop_after.map_or(cl, |n| n.min(cl));
+        while buf.len() < want {
+            if !read_more(stream, buf, shared) {
+                return None;
+            }
+        }
+        body = buf.drain(..want).collect();
+    }
+    Some(Recorded {
+        method: head.method,
+        path: head.path,
+        headers: head.headers,
+        body,
+        chunks,
+        trailers,
+        connection,
+    })
 }
 
 /// A `Runtime` pointed at `api`, with an explicit configuration.
@@ -496,4 +741,15 @@ pub fn wait_exit(mut child: std::process::Child) -> (std::process::ExitStatus, S
         }
         thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Peak resident set (VmHWM) of a live process, in KiB.
+pub fn vm_hwm_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }

@@ -1,0 +1,168 @@
+//! Text writers and readers without `core::fmt`: decimal and hexadecimal numbers, JSON string
+//! literals, base64. Every request head, error body and log line is built from these, so none
+//! of them pulls the formatting machinery into a bootstrap.
+
+/// Appends `n` in decimal.
+pub(crate) fn push_decimal(out: &mut Vec<u8>, n: u64) {
+    let mut digits = [0u8; 20];
+    out.extend_from_slice(decimal(&mut digits, n));
+}
+
+/// Writes `n` in decimal at the end of `digits`; returns the written part.
+pub(crate) fn decimal(digits: &mut [u8; 20], mut n: u64) -> &[u8] {
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &digits[i..]
+}
+
+/// Writes `n` in lowercase hexadecimal at the end of `digits`; returns the written part.
+pub(crate) fn hex(digits: &mut [u8; 16], mut n: u64) -> &[u8] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = HEX[(n & 15) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    &digits[i..]
+}
+
+/// Parses a plain decimal number; `None` on anything else (sign, spaces, overflow, empty).
+pub(crate) fn parse_decimal(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 20 {
+        return None;
+    }
+    v.iter().try_fold(0u64, |n, &b| {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })
+}
+
+/// Appends `s` as a JSON string literal: quotes, backslashes and every control character
+/// escaped; everything else (non-ASCII included) as UTF-8.
+pub(crate) fn push_json_string(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for &b in s.as_bytes() {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..0x20 | 0x7f => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+}
+
+/// Appends the standard base64 (RFC 4648, with padding) of `data`.
+pub(crate) fn push_base64(out: &mut Vec<u8>, data: &[u8]) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    out.reserve(data.len().div_ceil(3) * 4);
+    for group in data.chunks(3) {
+        let b = [
+            group[0],
+            group.get(1).copied().unwrap_or(0),
+            group.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        let chars = [18, 12, 6, 0].map(|shift| ALPHABET[(n >> shift & 63) as usize]);
+        let keep = group.len() + 1;
+        out.extend_from_slice(&chars[..keep]);
+        out.extend_from_slice(&b"=="[..4 - keep]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals() {
+        for (n, s) in [
+            (0u64, "0"),
+            (7, "7"),
+            (10, "10"),
+            (6291556, "6291556"),
+            (u64::MAX, "18446744073709551615"),
+        ] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, s.as_bytes());
+            assert_eq!(parse_decimal(s.as_bytes()), Some(n));
+        }
+        for bad in ["", "+1", " 1", "1a", "99999999999999999999"] {
+            assert_eq!(parse_decimal(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn hexadecimals() {
+        for (n, s) in [(0u64, "0"), (10, "a"), (255, "ff"), (65536, "10000")] {
+            assert_eq!(hex(&mut [0; 16], n), s.as_bytes());
+        }
+        assert_eq!(hex(&mut [0; 16], u64::MAX), b"ffffffffffffffff");
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let cases: &[(&str, &str)] = &[
+            ("plain", r#""plain""#),
+            ("say \"hi\"", r#""say \"hi\"""#),
+            ("a\\b", r#""a\\b""#),
+            ("l1\nl2\r\t", r#""l1\nl2\r\t""#),
+            ("\0\x01\x1f\x7f", r#""\u0000\u0001\u001f\u007f""#),
+            ("héllo ✓ 😀", r#""héllo ✓ 😀""#),
+        ];
+        for (s, want) in cases {
+            let mut out = Vec::new();
+            push_json_string(&mut out, s);
+            assert_eq!(std::str::from_utf8(&out).unwrap(), *want);
+            let back: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back, *s);
+        }
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        // The test vectors of RFC 4648 §10.
+        for (data, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            let mut out = Vec::new();
+            push_base64(&mut out, data.as_bytes());
+            assert_eq!(out, want.as_bytes(), "{data}");
+        }
+        let mut out = Vec::new();
+        push_base64(&mut out, &[0xff, 0xfe, 0x00, 0x3e, 0x3f]);
+        assert_eq!(out, b"//4APj8=");
+    }
+}
