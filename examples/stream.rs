@@ -20,7 +20,11 @@ fn handler(_event: &[u8], ctx: &Context, stream: &mut ResponseStream) -> Result<
         &[],
     )?;
     for i in 1..=5 {
-        write!(stream, "id: {i}\nevent: tick\ndata: {i} of 5 for {}\n\n", ctx.request_id)?;
+        write!(
+            stream,
+            "id: {i}\nevent: tick\ndata: {i} of 5 for {}\n\n",
+            ctx.request_id
+        )?;
         std::thread::sleep(Duration::from_millis(200));
     }
     stream.write_all(b"event: done\ndata: bye\n\n")?;

@@ -146,6 +146,12 @@ impl Connection {
         (&self.inbox, &mut self.link)
     }
 
+    /// The socket's descriptor, to wait for it beside another (`sys::wait_readable`).
+    pub(crate) fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.link.stream.as_ref().map(AsRawFd::as_raw_fd)
+    }
+
     /// Drops the connection (SnapStart: a connection made before the snapshot is stale).
     pub(crate) fn disconnect(&mut self) {
         self.link.disconnect();

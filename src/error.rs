@@ -69,7 +69,14 @@ impl Error {
     /// The `Lambda-Runtime-Function-Error-Type` header value: `Category.Reason`, the only shape
     /// the service keeps (anything else it rewrites to `Runtime.Unknown`).
     pub(crate) fn header_type(&self) -> Cow<'_, str> {
-        header_type(&self.error_type)
+        header_type(&self.error_type, Category::Function)
+    }
+
+    /// The `Lambda-Extension-Function-Error-Type` header value of an extension's error:
+    /// `Extension.Reason` (or a type already shaped `Extension.X`).
+    #[cfg(feature = "extension")]
+    pub(crate) fn extension_header_type(&self) -> Cow<'_, str> {
+        header_type(&self.error_type, Category::Extension)
     }
 }
 
@@ -125,7 +132,17 @@ pub(crate) fn short_type_name(full: &'static str) -> Cow<'static, str> {
     Cow::Owned(out)
 }
 
-fn header_type(error_type: &str) -> Cow<'_, str> {
+/// Whose error header a type is shaped for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Category {
+    /// A function's: `Runtime.X` and `Function.X` are kept, anything else becomes `Function.X`.
+    Function,
+    /// An extension's: `Extension.X` is kept, anything else becomes `Extension.X`.
+    #[cfg(feature = "extension")]
+    Extension,
+}
+
+fn header_type(error_type: &str, to: Category) -> Cow<'_, str> {
     let is_reason = |r: &str| {
         r.len() > 1
             && r.as_bytes()[0].is_ascii_uppercase()
@@ -133,7 +150,12 @@ fn header_type(error_type: &str) -> Cow<'_, str> {
     };
     let dot = error_type.bytes().position(|b| b == b'.').unwrap_or(0);
     let category = &error_type[..dot];
-    if (category == "Runtime" || category == "Function") && is_reason(&error_type[dot + 1..]) {
+    let (kept, default, unhandled): (&[&str], &str, &'static str) = match to {
+        Category::Function => (&["Runtime", "Function"], "Function.", "Function.Unhandled"),
+        #[cfg(feature = "extension")]
+        Category::Extension => (&["Extension"], "Extension.", "Extension.Unhandled"),
+    };
+    if kept.contains(&category) && is_reason(&error_type[dot + 1..]) {
         return Cow::Borrowed(error_type);
     }
     let generic = error_type
@@ -145,10 +167,10 @@ fn header_type(error_type: &str) -> Cow<'_, str> {
         first.make_ascii_uppercase();
     }
     if is_reason(&reason) {
-        reason.insert_str(0, "Function.");
+        reason.insert_str(0, default);
         Cow::Owned(reason)
     } else {
-        Cow::Borrowed("Function.Unhandled")
+        Cow::Borrowed(unhandled)
     }
 }
 
@@ -249,6 +271,20 @@ mod tests {
         ];
         for (ty, want) in cases {
             assert_eq!(Error::new(ty, "m").header_type(), want, "{ty}");
+        }
+    }
+
+    #[cfg(feature = "extension")]
+    #[test]
+    fn extension_header_types_keep_the_extension_shape() {
+        let cases = [
+            ("Extension.ConfigInvalid", "Extension.ConfigInvalid"),
+            ("UploadFailed", "Extension.UploadFailed"),
+            ("Function.Failed", "Extension.Unhandled"),
+            ("&str", "Extension.Unhandled"),
+        ];
+        for (ty, want) in cases {
+            assert_eq!(Error::new(ty, "m").extension_header_type(), want, "{ty}");
         }
     }
 

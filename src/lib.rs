@@ -14,6 +14,16 @@ mod error;
 mod panic;
 mod runtime;
 mod stream;
+// The rest of the lifecycle: several invocations at once, shutdown, SnapStart, extensions.
+#[cfg(feature = "extension")]
+pub mod extension;
+#[cfg(not(feature = "extension"))]
+mod extension;
+mod shutdown;
+pub mod snapstart;
+#[cfg(feature = "extension")]
+mod telemetry;
+mod worker;
 // Around the loop.
 #[cfg(feature = "json")]
 pub mod json;
@@ -29,7 +39,9 @@ pub mod fuzz;
 pub use context::{Config, Context};
 pub use error::{Error, Result};
 pub use runtime::{
-    Fatal, Handler, Runtime, StreamHandler, run, run_streaming, run_streaming_with_init,
-    run_with_init,
+    Fatal, Handler, Runtime, StreamHandler, run, run_concurrent, run_concurrent_streaming,
+    run_concurrent_streaming_with_init, run_concurrent_with_init, run_streaming,
+    run_streaming_with_init, run_with_init,
 };
+pub use shutdown::spawn_graceful_shutdown_handler;
 pub use stream::ResponseStream;

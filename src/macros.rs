@@ -26,6 +26,14 @@
 /// handle)` take a typed event and stream their output:
 /// `fn(Event, &Context, &mut ResponseStream) -> Result<(), Error>`.
 ///
+/// Under Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` > 1), put `concurrent`
+/// first: `lambda_main!(concurrent handler)`, `lambda_main!(concurrent init = setup, handler
+/// = handle)`, `lambda_main!(concurrent json stream handler)`, … serve with that many workers
+/// at once (one loop otherwise; see [`run_concurrent`](crate::run_concurrent)). The handler is
+/// then `Fn + Sync` and, with init, takes `&S` (`S: Sync`) instead of `&mut S`.
+///
+/// The modifiers come in this order: `concurrent`, `json`, `stream`.
+///
 /// The expansion is safe code only, so it compiles under `#![forbid(unsafe_code)]`.
 ///
 /// ```no_run
@@ -51,64 +59,117 @@
 /// ```
 #[macro_export]
 macro_rules! lambda_main {
-    (json stream init = $init:expr, handler = $handler:expr $(,)?) => {
+    (concurrent json stream $($rest:tt)+) => { $crate::lambda_main!(@main [concurrent json stream] $($rest)+); };
+    (concurrent json $($rest:tt)+) => { $crate::lambda_main!(@main [concurrent json] $($rest)+); };
+    (concurrent stream $($rest:tt)+) => { $crate::lambda_main!(@main [concurrent stream] $($rest)+); };
+    (concurrent $($rest:tt)+) => { $crate::lambda_main!(@main [concurrent] $($rest)+); };
+    (json stream $($rest:tt)+) => { $crate::lambda_main!(@main [json stream] $($rest)+); };
+    (json $($rest:tt)+) => { $crate::lambda_main!(@main [json] $($rest)+); };
+    (stream $($rest:tt)+) => { $crate::lambda_main!(@main [stream] $($rest)+); };
+    (@main [$($mode:ident)*] init = $init:expr, handler = $handler:expr $(,)?) => {
         fn main() {
-            $crate::run_streaming_with_init(
-                $init,
-                |state,
-                 event: &[u8],
-                 ctx: &$crate::Context<'_>,
-                 stream: &mut $crate::ResponseStream<'_>| {
-                    $crate::json::call_streaming(event, ctx, stream, |e, c, s| {
-                        $handler(state, e, c, s)
-                    })
-                },
-            )
+            $crate::lambda_main!(@run [$($mode)*] init $init, $handler)
         }
     };
-    (json stream $handler:expr $(,)?) => {
+    (@main [$($mode:ident)*] $handler:expr $(,)?) => {
         fn main() {
-            $crate::run_streaming(
-                |event: &[u8],
-                 ctx: &$crate::Context<'_>,
-                 stream: &mut $crate::ResponseStream<'_>| {
-                    $crate::json::call_streaming(event, ctx, stream, $handler)
-                },
-            )
+            $crate::lambda_main!(@run [$($mode)*] $handler)
         }
     };
-    (json init = $init:expr, handler = $handler:expr $(,)?) => {
-        fn main() {
-            $crate::run_with_init($init, |state, event: &[u8], ctx: &$crate::Context<'_>| {
-                $crate::json::call(event, ctx, |e, c| $handler(state, e, c))
-            })
-        }
+    (@run [] init $init:expr, $h:expr) => { $crate::run_with_init($init, $h) };
+    (@run [] $h:expr) => { $crate::run($h) };
+    (@run [json] init $init:expr, $h:expr) => {
+        $crate::run_with_init($init, |state, event: &[u8], ctx: &$crate::Context<'_>| {
+            $crate::json::call(event, ctx, |e, c| $h(state, e, c))
+        })
     };
-    (json $handler:expr $(,)?) => {
-        fn main() {
-            $crate::run(|event: &[u8], ctx: &$crate::Context<'_>| {
-                $crate::json::call(event, ctx, $handler)
-            })
-        }
+    (@run [json] $h:expr) => {
+        $crate::run(|event: &[u8], ctx: &$crate::Context<'_>| $crate::json::call(event, ctx, $h))
     };
-    (stream init = $init:expr, handler = $handler:expr $(,)?) => {
-        fn main() {
-            $crate::run_streaming_with_init($init, $handler)
-        }
+    (@run [stream] init $init:expr, $h:expr) => { $crate::run_streaming_with_init($init, $h) };
+    (@run [stream] $h:expr) => { $crate::run_streaming($h) };
+    (@run [json stream] init $init:expr, $h:expr) => {
+        $crate::run_streaming_with_init(
+            $init,
+            |state, event: &[u8], ctx: &$crate::Context<'_>, out: &mut $crate::ResponseStream<'_>| {
+                $crate::json::call_streaming(event, ctx, out, |e, c, o| $h(state, e, c, o))
+            },
+        )
     };
-    (stream $handler:expr $(,)?) => {
-        fn main() {
-            $crate::run_streaming($handler)
-        }
+    (@run [json stream] $h:expr) => {
+        $crate::run_streaming(
+            |event: &[u8], ctx: &$crate::Context<'_>, out: &mut $crate::ResponseStream<'_>| {
+                $crate::json::call_streaming(event, ctx, out, $h)
+            },
+        )
     };
+    (@run [concurrent] init $init:expr, $h:expr) => { $crate::run_concurrent_with_init($init, $h) };
+    (@run [concurrent] $h:expr) => { $crate::run_concurrent($h) };
+    (@run [concurrent json] init $init:expr, $h:expr) => {
+        $crate::run_concurrent_with_init($init, |state, event: &[u8], ctx: &$crate::Context<'_>| {
+            $crate::json::call(event, ctx, |e, c| $h(state, e, c))
+        })
+    };
+    (@run [concurrent json] $h:expr) => {
+        $crate::run_concurrent(|event: &[u8], ctx: &$crate::Context<'_>| {
+            $crate::json::call(event, ctx, $h)
+        })
+    };
+    (@run [concurrent stream] init $init:expr, $h:expr) => {
+        $crate::run_concurrent_streaming_with_init($init, $h)
+    };
+    (@run [concurrent stream] $h:expr) => { $crate::run_concurrent_streaming($h) };
+    (@run [concurrent json stream] init $init:expr, $h:expr) => {
+        $crate::run_concurrent_streaming_with_init(
+            $init,
+            |state, event: &[u8], ctx: &$crate::Context<'_>, out: &mut $crate::ResponseStream<'_>| {
+                $crate::json::call_streaming(event, ctx, out, |e, c, o| $h(state, e, c, o))
+            },
+        )
+    };
+    (@run [concurrent json stream] $h:expr) => {
+        $crate::run_concurrent_streaming(
+            |event: &[u8], ctx: &$crate::Context<'_>, out: &mut $crate::ResponseStream<'_>| {
+                $crate::json::call_streaming(event, ctx, out, $h)
+            },
+        )
+    };
+    ($($rest:tt)+) => { $crate::lambda_main!(@main [] $($rest)+); };
+}
+
+/// Defines `fn main()` that runs a Lambda extension registered for `INVOKE` and `SHUTDOWN`
+/// (feature `extension`; see [`extension::run`](crate::extension::run)).
+///
+/// - `extension_main!(handler)`: `handler` is a `fn(Event) -> Result<(), Error>`.
+/// - `extension_main!(init = setup, handler = handle)`: `setup(&mut Extension) -> Result<S,
+///   Error>` runs once after registration (subscribe to telemetry there), then
+///   `handle(&mut S, Event)` gets every event.
+///
+/// The process exits with status 0 after the `SHUTDOWN` event has been handled.
+#[cfg(feature = "extension")]
+#[macro_export]
+macro_rules! extension_main {
     (init = $init:expr, handler = $handler:expr $(,)?) => {
         fn main() {
-            $crate::run_with_init($init, $handler)
+            $crate::extension::run_with_init(
+                &[
+                    $crate::extension::EventType::Invoke,
+                    $crate::extension::EventType::Shutdown,
+                ],
+                $init,
+                $handler,
+            )
         }
     };
     ($handler:expr $(,)?) => {
         fn main() {
-            $crate::run($handler)
+            $crate::extension::run(
+                &[
+                    $crate::extension::EventType::Invoke,
+                    $crate::extension::EventType::Shutdown,
+                ],
+                $handler,
+            )
         }
     };
 }

@@ -78,14 +78,25 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error>
     }
 }
 
-/// Arms the abort-mode report for user code about to run on this thread: a panic is posted
-/// to the invocation's `/error`, or to `/init/error` when `inv` is `None`. No-op with
-/// `panic = "unwind"`, where [`catch`] does the job.
-pub(crate) fn arm(endpoint: &Endpoint, inv: Option<Invocation<'_>>) {
+/// Where a panic in the user code about to run is reported.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(panic = "abort"), allow(dead_code))]
+pub(crate) enum Phase<'a> {
+    /// One-time init, or a SnapStart before-snapshot hook: `/init/error`.
+    Init,
+    /// A SnapStart after-restore hook: `/restore/error`.
+    Restore,
+    /// A handler: the invocation's `/error` (or its stream's trailers).
+    Invocation(Invocation<'a>),
+}
+
+/// Arms the abort-mode report for user code about to run on this thread in `phase`. No-op
+/// with `panic = "unwind"`, where [`catch`] does the job.
+pub(crate) fn arm(endpoint: &Endpoint, phase: Phase<'_>) {
     #[cfg(panic = "abort")]
-    abort::arm(endpoint, inv);
+    abort::arm(endpoint, phase);
     #[cfg(not(panic = "abort"))]
-    let _ = (endpoint, inv);
+    let _ = (endpoint, phase);
 }
 
 /// A streamed answer has started on `link`'s connection: a panic from now on ends that
@@ -110,7 +121,7 @@ mod abort {
     use std::io::Write;
     use std::net::TcpStream;
 
-    use super::PANIC_TYPE;
+    use super::{PANIC_TYPE, Phase};
     use crate::Error;
     use crate::conn::{Connection, Link, read_response};
     use crate::endpoint::Endpoint;
@@ -120,8 +131,9 @@ mod abort {
     struct Report {
         armed: bool,
         endpoint: Option<Endpoint>,
-        /// Post to `/init/error` rather than to the invocation's `/error`.
-        init: bool,
+        /// Post to `/init/error` (`Some(false)`) or `/restore/error` (`Some(true)`) rather
+        /// than to the invocation's `/error` (`None`).
+        lifecycle: Option<bool>,
         request_id: Vec<u8>,
         invocation_id: Option<Vec<u8>>,
         /// A copy of the connection a streamed answer is being written on, and what ends
@@ -139,7 +151,7 @@ mod abort {
             RefCell::new(Report {
                 armed: false,
                 endpoint: None,
-                init: false,
+                lifecycle: None,
                 request_id: Vec::new(),
                 invocation_id: None,
                 stream: None,
@@ -147,13 +159,21 @@ mod abort {
         };
     }
 
-    pub(super) fn arm(endpoint: &Endpoint, inv: Option<Invocation<'_>>) {
+    pub(super) fn arm(endpoint: &Endpoint, phase: Phase<'_>) {
+        let inv = match phase {
+            Phase::Invocation(inv) => Some(inv),
+            _ => None,
+        };
         ARMED.with(|armed| {
             let mut r = armed.borrow_mut();
             if r.endpoint.as_ref() != Some(endpoint) {
                 r.endpoint = Some(endpoint.clone());
             }
-            r.init = inv.is_none();
+            r.lifecycle = match phase {
+                Phase::Init => Some(false),
+                Phase::Restore => Some(true),
+                Phase::Invocation(_) => None,
+            };
             r.request_id.clear();
             r.request_id
                 .extend_from_slice(inv.map_or(&[][..], |i| i.request_id));
@@ -212,8 +232,15 @@ mod abort {
             let mut json = Vec::new();
             write_error_json(&mut json, error.error_type(), error.message());
             let mut out = Vec::new();
-            if r.init {
+            if r.lifecycle == Some(false) {
                 request::init_error(&mut out, &endpoint, &error.header_type(), json.len());
+            } else if r.lifecycle == Some(true) {
+                request::restore_error(
+                    &mut out,
+                    &endpoint,
+                    crate::snapstart::RESTORE_ERROR,
+                    json.len(),
+                );
             } else {
                 let inv = Invocation {
                     request_id: &r.request_id,

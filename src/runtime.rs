@@ -98,7 +98,19 @@ impl Runtime {
     }
 
     pub(crate) fn with_config(api: &str, config: Option<Config>) -> Result<Runtime, Fatal> {
-        let endpoint = parse_endpoint(api)?;
+        Runtime::with_endpoint(parse_endpoint(api)?, config)
+    }
+
+    /// Another runtime for the same Runtime API (a concurrent worker's).
+    pub(crate) fn for_endpoint(endpoint: Endpoint) -> Result<Runtime, Fatal> {
+        Runtime::with_endpoint(endpoint, None)
+    }
+
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        self.conn.endpoint()
+    }
+
+    fn with_endpoint(endpoint: Endpoint, config: Option<Config>) -> Result<Runtime, Fatal> {
         let registered = sys::RuntimeToken::register().ok_or_else(|| {
             Fatal::new(&[
                 "another Runtime owns the process environment (lambda_lite::run is serving); no second Runtime can run beside it",
@@ -286,20 +298,67 @@ impl Runtime {
 
     /// Runs `init` (errors and panics caught); on failure posts `/init/error` and exits with 1.
     pub(crate) fn init_or_exit<S>(&mut self, init: impl FnOnce() -> Result<S>) -> S {
-        panic::install();
-        panic::arm(self.conn.endpoint(), None);
-        let outcome = panic::catch(init);
-        panic::disarm();
-        match outcome {
+        match self.run_user(panic::Phase::Init, init) {
             Ok(state) => state,
-            Err(error) => {
-                warn(&["init failed: ", error.error_type(), ": ", error.message()]);
-                if let Err(fatal) = self.send_init_error(&error) {
-                    warn(&[fatal.message()]);
-                }
-                std::process::exit(1)
-            }
+            Err(error) => self.fail_init(&error),
         }
+    }
+
+    /// Runs user code outside any invocation (init, SnapStart hooks), panics caught or
+    /// reported as `phase` says.
+    pub(crate) fn run_user<S>(
+        &mut self,
+        phase: panic::Phase<'_>,
+        f: impl FnOnce() -> Result<S>,
+    ) -> Result<S> {
+        panic::install();
+        panic::arm(self.conn.endpoint(), phase);
+        let outcome = panic::catch(f);
+        panic::disarm();
+        outcome
+    }
+
+    /// Posts `error` to `/init/error` and exits with 1.
+    #[cold]
+    pub(crate) fn fail_init(&mut self, error: &Error) -> ! {
+        warn(&["init failed: ", error.error_type(), ": ", error.message()]);
+        if let Err(fatal) = self.send_init_error(error) {
+            warn(&[fatal.message()]);
+        }
+        std::process::exit(1)
+    }
+
+    /// SnapStart: `GET /restore/next`, which Lambda answers once the snapshot has been
+    /// restored, then drops the connection (made before the snapshot, it is stale).
+    pub(crate) fn restore_next(&mut self) -> Result<(), Fatal> {
+        request::restore_next(&mut self.head, self.conn.endpoint());
+        let answer = self.conn.exchange(&self.head, &[], &[]);
+        let judged = judge(
+            "GET /restore/next",
+            Call::Lifecycle,
+            &answer,
+            self.conn.inbox(),
+        );
+        self.conn.disconnect();
+        judged
+    }
+
+    /// SnapStart: posts `error` (an after-restore hook's) to `/restore/error`.
+    pub(crate) fn send_restore_error(&mut self, error: &Error) -> Result<(), Fatal> {
+        write_error_json(&mut self.scratch, error.error_type(), error.message());
+        request::restore_error(
+            &mut self.head,
+            self.conn.endpoint(),
+            crate::snapstart::RESTORE_ERROR,
+            self.scratch.len(),
+        );
+        let answer = self.conn.exchange(&self.head, &self.scratch, &[]);
+        judge(
+            "POST /restore/error",
+            Call::Lifecycle,
+            &answer,
+            self.conn.inbox(),
+        )
     }
 }
 
@@ -356,7 +415,7 @@ fn invocation<'a>(ctx: &Context<'a>) -> Invocation<'a> {
 /// the process dies (abort) until `panic::disarm`.
 fn arm(endpoint: &Endpoint, inv: Invocation<'_>) {
     panic::install();
-    panic::arm(endpoint, Some(inv));
+    panic::arm(endpoint, panic::Phase::Invocation(inv));
 }
 
 /// Runs user code for the invocation `ctx` (see [`arm`]).
@@ -391,7 +450,7 @@ fn post(conn: &mut Connection, what: &str, head: &[u8], body: &[u8]) -> Result<(
 
 /// Carries out the status policy for the outcome of `what`: `Ok` to go on (after one line on
 /// stderr when the policy says so), `Err` when this loop (or the process) must end.
-fn judge(
+pub(crate) fn judge(
     what: &str,
     call: Call,
     answer: &Result<Response, ExchangeError>,
@@ -491,6 +550,7 @@ fn sole_runtime() -> Runtime {
 }
 
 fn serve(mut runtime: Runtime, handler: &mut Handler<'_>) -> ! {
+    crate::snapstart::before_first_next(&mut runtime);
     loop {
         if let Err(fatal) = runtime.step(handler) {
             exit_fatal(&fatal);
@@ -499,6 +559,7 @@ fn serve(mut runtime: Runtime, handler: &mut Handler<'_>) -> ! {
 }
 
 fn serve_streaming(mut runtime: Runtime, handler: &mut StreamHandler<'_>) -> ! {
+    crate::snapstart::before_first_next(&mut runtime);
     loop {
         if let Err(fatal) = runtime.step_streaming(handler) {
             exit_fatal(&fatal);
@@ -584,4 +645,72 @@ where
     serve_streaming(runtime, &mut |event, ctx, stream| {
         handler(&mut state, event, ctx, stream)
     })
+}
+
+/// Runs `handler` for every event, on `AWS_LAMBDA_MAX_CONCURRENCY` workers at once under
+/// Lambda Managed Instances (see [`run`] otherwise, which this is when the variable is unset
+/// or 1). The handler is shared by every worker, so it is `Fn + Sync`: state it needs goes in
+/// an `init` ([`run_concurrent_with_init`]) or behind a lock.
+///
+/// ```no_run
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// static SERVED: AtomicU64 = AtomicU64::new(0);
+///
+/// lambda_lite::run_concurrent(|event, ctx| {
+///     let n = SERVED.fetch_add(1, Ordering::Relaxed);
+///     // ctx.xray_trace_id, never _X_AMZN_TRACE_ID: that one variable cannot belong to N
+///     // invocations at once.
+///     Ok(format!("{n} {} {} bytes", ctx.request_id, event.len()).into_bytes())
+/// });
+/// ```
+pub fn run_concurrent<F>(handler: F) -> !
+where
+    F: Fn(&[u8], &Context<'_>) -> Result<Vec<u8>> + Sync,
+{
+    let workers = crate::worker::max_concurrency();
+    let runtime = crate::worker::first_runtime(workers);
+    crate::worker::serve(runtime, workers, crate::worker::Shared::Buffered(&handler))
+}
+
+/// Runs `init` once, then `handler` with a shared reference to its state on every worker (see
+/// [`run_concurrent`] and [`run_with_init`]). The state is `Sync`: every worker reads it at
+/// once.
+pub fn run_concurrent_with_init<S, I, F>(init: I, handler: F) -> !
+where
+    S: Sync,
+    I: FnOnce() -> Result<S>,
+    F: Fn(&S, &[u8], &Context<'_>) -> Result<Vec<u8>> + Sync,
+{
+    let workers = crate::worker::max_concurrency();
+    let mut runtime = crate::worker::first_runtime(workers);
+    let state = runtime.init_or_exit(init);
+    let handler = |event: &[u8], ctx: &Context<'_>| handler(&state, event, ctx);
+    crate::worker::serve(runtime, workers, crate::worker::Shared::Buffered(&handler))
+}
+
+/// [`run_concurrent`] with a streaming handler (see [`run_streaming`]).
+pub fn run_concurrent_streaming<F>(handler: F) -> !
+where
+    F: Fn(&[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()> + Sync,
+{
+    let workers = crate::worker::max_concurrency();
+    let runtime = crate::worker::first_runtime(workers);
+    crate::worker::serve(runtime, workers, crate::worker::Shared::Streaming(&handler))
+}
+
+/// [`run_concurrent_with_init`] with a streaming handler.
+pub fn run_concurrent_streaming_with_init<S, I, F>(init: I, handler: F) -> !
+where
+    S: Sync,
+    I: FnOnce() -> Result<S>,
+    F: Fn(&S, &[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()> + Sync,
+{
+    let workers = crate::worker::max_concurrency();
+    let mut runtime = crate::worker::first_runtime(workers);
+    let state = runtime.init_or_exit(init);
+    let handler = |event: &[u8], ctx: &Context<'_>, stream: &mut ResponseStream<'_>| {
+        handler(&state, event, ctx, stream)
+    };
+    crate::worker::serve(runtime, workers, crate::worker::Shared::Streaming(&handler))
 }

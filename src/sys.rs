@@ -97,3 +97,87 @@ pub(crate) fn peer_closed(stream: &TcpStream) -> bool {
     }
     true
 }
+
+/// The write end of the self-pipe the termination signal handler writes to; -1 until
+/// [`on_termination_signal`] set it up.
+static SIGNAL_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// The handler of SIGTERM and SIGINT: writes one byte to the self-pipe. Only async-signal-safe
+/// calls (`write`, errno), nothing allocated, no lock taken.
+extern "C" fn on_signal(_signal: libc::c_int) {
+    let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
+    if fd < 0 {
+        return;
+    }
+    // SAFETY: `__errno_location` returns this thread's errno slot, always valid to read and
+    // write; it is saved and restored so the interrupted code sees its own errno.
+    let errno = unsafe { libc::__errno_location() };
+    // SAFETY: as above.
+    let saved = unsafe { *errno };
+    let byte = 1u8;
+    // SAFETY: `write` is async-signal-safe; it reads one byte from `byte`, which outlives the
+    // call, to a descriptor this module opened non-blocking (a full pipe drops the byte,
+    // which is fine: one is enough).
+    let _ = unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
+    // SAFETY: as for reading errno.
+    unsafe { *errno = saved };
+}
+
+/// Makes SIGTERM and SIGINT write one byte to a pipe, and returns its read end, which becomes
+/// readable when either arrives. Only the first call installs anything; later calls get the
+/// same read end.
+pub(crate) fn on_termination_signal() -> io::Result<std::os::fd::RawFd> {
+    static READ_END: std::sync::Mutex<Option<std::os::fd::RawFd>> = std::sync::Mutex::new(None);
+    let mut read_end = READ_END.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(fd) = *read_end {
+        return Ok(fd);
+    }
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `pipe2` writes two descriptors into `fds`, which has room for both.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fcntl` on a descriptor just opened above; F_SETFL with O_NONBLOCK takes an int.
+    if unsafe { libc::fcntl(fds[1], libc::F_SETFL, libc::O_NONBLOCK) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    SIGNAL_PIPE.store(fds[1], Ordering::Relaxed);
+    // SAFETY: an all-zero `sigaction` is a valid value (no flags, empty mask) to fill in.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // Restart interrupted system calls: the runtime's blocking reads must not fail with EINTR.
+    action.sa_flags = libc::SA_RESTART;
+    // SAFETY: `sigemptyset` initialises the mask inside `action`, which is valid and ours.
+    unsafe { libc::sigemptyset(&raw mut action.sa_mask) };
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: `action` is fully initialised and its handler only makes async-signal-safe
+        // calls; the old action is not asked for (null).
+        if unsafe { libc::sigaction(signal, &raw const action, std::ptr::null_mut()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    *read_end = Some(fds[0]);
+    Ok(fds[0])
+}
+
+/// Blocks until one of `fds` is readable (or closed); returns which, in order. Retries on
+/// EINTR.
+pub(crate) fn wait_readable<const N: usize>(fds: [std::os::fd::RawFd; N]) -> io::Result<[bool; N]> {
+    let mut polled = fds.map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    loop {
+        // SAFETY: `poll` reads and writes `N` entries of `polled`, which holds exactly `N`;
+        // a negative timeout waits without limit.
+        let n = unsafe { libc::poll(polled.as_mut_ptr(), N as libc::nfds_t, -1) };
+        if n >= 0 {
+            return Ok(polled.map(|p| p.revents != 0));
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}

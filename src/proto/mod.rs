@@ -33,11 +33,9 @@ pub(crate) mod header {
     pub(crate) const ERROR_TYPE: &str = "lambda-runtime-function-error-type";
     pub(crate) const ERROR_BODY: &str = "lambda-runtime-function-error-body";
     pub(crate) const RESPONSE_MODE: &str = "lambda-runtime-function-response-mode";
-    #[allow(dead_code)]
     pub(crate) const EXTENSION_NAME: &str = "lambda-extension-name";
-    #[allow(dead_code)]
     pub(crate) const EXTENSION_ID: &str = "lambda-extension-identifier";
-    #[allow(dead_code)]
+    #[cfg_attr(not(feature = "extension"), allow(dead_code))]
     pub(crate) const EXTENSION_ERROR_TYPE: &str = "lambda-extension-function-error-type";
     pub(crate) const CONTENT_LENGTH: &str = "content-length";
     pub(crate) const CONTENT_TYPE: &str = "content-type";

@@ -9,7 +9,6 @@ use crate::endpoint::Endpoint;
 use crate::text;
 
 const RUNTIME: &str = "/2018-06-01/runtime/";
-#[allow(dead_code)] // the lifecycle and extension calls come next
 const EXTENSION: &str = "/2020-01-01/extension/";
 const USER_AGENT: &str = concat!("lambda-lite/", env!("CARGO_PKG_VERSION"));
 
@@ -89,7 +88,6 @@ pub(crate) fn init_error(out: &mut Vec<u8>, endpoint: &Endpoint, error_type: &st
 }
 
 /// `GET /2018-06-01/runtime/restore/next` (SnapStart: answered once the snapshot is restored).
-#[allow(dead_code)] // the lifecycle and extension calls come next
 pub(crate) fn restore_next(out: &mut Vec<u8>, endpoint: &Endpoint) {
     start(out, "GET", endpoint, RUNTIME);
     out.extend_from_slice(b"restore/next");
@@ -98,7 +96,6 @@ pub(crate) fn restore_next(out: &mut Vec<u8>, endpoint: &Endpoint) {
 }
 
 /// `POST /2018-06-01/runtime/restore/error` with an error JSON of `len` bytes.
-#[allow(dead_code)] // the lifecycle and extension calls come next
 pub(crate) fn restore_error(out: &mut Vec<u8>, endpoint: &Endpoint, error_type: &str, len: usize) {
     start(out, "POST", endpoint, RUNTIME);
     out.extend_from_slice(b"restore/error");
@@ -108,7 +105,6 @@ pub(crate) fn restore_error(out: &mut Vec<u8>, endpoint: &Endpoint, error_type: 
 
 /// `POST /2020-01-01/extension/register` as `name`, with a JSON body of `len` bytes
 /// (`{"events":[…]}`).
-#[allow(dead_code)] // the lifecycle and extension calls come next
 pub(crate) fn extension_register(out: &mut Vec<u8>, endpoint: &Endpoint, name: &[u8], len: usize) {
     start(out, "POST", endpoint, EXTENSION);
     out.extend_from_slice(b"register");
@@ -119,7 +115,6 @@ pub(crate) fn extension_register(out: &mut Vec<u8>, endpoint: &Endpoint, name: &
 }
 
 /// `GET /2020-01-01/extension/event/next` for the extension registered as `id`.
-#[allow(dead_code)] // the lifecycle and extension calls come next
 pub(crate) fn extension_next(out: &mut Vec<u8>, endpoint: &Endpoint, id: &[u8]) {
     start(out, "GET", endpoint, EXTENSION);
     out.extend_from_slice(b"event/next");
@@ -130,7 +125,7 @@ pub(crate) fn extension_next(out: &mut Vec<u8>, endpoint: &Endpoint, id: &[u8]) 
 
 /// Which extension error endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)] // the lifecycle and extension calls come next
+#[cfg_attr(not(feature = "extension"), allow(dead_code))]
 pub(crate) enum ExtensionFailure {
     /// `/extension/init/error`: the extension could not start.
     Init,
@@ -139,7 +134,7 @@ pub(crate) enum ExtensionFailure {
 }
 
 /// `POST /2020-01-01/extension/{init,exit}/error` for `id`, with an error JSON of `len` bytes.
-#[allow(dead_code)] // the lifecycle and extension calls come next
+#[cfg_attr(not(feature = "extension"), allow(dead_code))]
 pub(crate) fn extension_error(
     out: &mut Vec<u8>,
     endpoint: &Endpoint,
@@ -161,7 +156,7 @@ pub(crate) fn extension_error(
 }
 
 /// `PUT /2022-07-01/telemetry` for `id`, with a subscription JSON of `len` bytes.
-#[allow(dead_code)] // the lifecycle and extension calls come next
+#[cfg_attr(not(feature = "extension"), allow(dead_code))]
 pub(crate) fn telemetry_subscribe(out: &mut Vec<u8>, endpoint: &Endpoint, id: &[u8], len: usize) {
     start(out, "PUT", endpoint, "/2022-07-01/telemetry");
     end_line(out, endpoint);

@@ -213,6 +213,14 @@ struct Shared {
     /// Chunks of chunked request bodies received so far, counted as each one arrives.
     chunks: Mutex<usize>,
     chunks_cv: Condvar,
+    /// Routed mode (see [`FakeApi::routed`]).
+    routed: AtomicBool,
+    /// Routed mode: answers to `POST /runtime/invocation/…` (202 when empty).
+    post_replies: Mutex<VecDeque<Reply>>,
+    /// Routed mode: answers to `GET /extension/event/next` (held until one is pushed).
+    extension_events: Mutex<VecDeque<Reply>>,
+    extension_events_cv: Condvar,
+    registered: AtomicUsize,
 }
 
 pub struct FakeApi {
@@ -243,6 +251,34 @@ impl FakeApi {
             shared,
             acceptor: Some(acceptor),
         }
+    }
+
+    /// A fake API that answers by endpoint, as the service does with several connections at
+    /// once: `GET /runtime/invocation/next` takes the next queued reply ([`FakeApi::push`],
+    /// whichever connection asks first); posts to an invocation get 202 unless
+    /// [`FakeApi::push_post`] queued something else; `POST /extension/register` gets 200 and an
+    /// identifier (`ext-1`, `ext-2`, …); `GET /extension/event/next` is held until
+    /// [`FakeApi::push_extension_event`]; `GET /runtime/restore/next` gets 200; error reports
+    /// get 202; `PUT /telemetry` gets 200.
+    pub fn routed() -> FakeApi {
+        let api = FakeApi::start();
+        api.shared.routed.store(true, Ordering::SeqCst);
+        api
+    }
+
+    /// Routed mode: the answer to the next post to an invocation.
+    pub fn push_post(&self, reply: Reply) {
+        self.shared.post_replies.lock().unwrap().push_back(reply);
+    }
+
+    /// Routed mode: the answer to the next `GET /extension/event/next`.
+    pub fn push_extension_event(&self, reply: Reply) {
+        self.shared
+            .extension_events
+            .lock()
+            .unwrap()
+            .push_back(reply);
+        self.shared.extension_events_cv.notify_all();
     }
 
     /// `host:port`, as Lambda sets `AWS_LAMBDA_RUNTIME_API`.
@@ -352,10 +388,11 @@ fn serve_connection(mut stream: TcpStream, connection: usize, shared: &Shared) {
         else {
             return;
         };
-        shared.recorded.lock().unwrap().push(req);
+        shared.recorded.lock().unwrap().push(req.clone());
         shared.recorded_cv.notify_all();
         let reply = match early {
             Some(Reply::MidStream(_, then)) => Some(*then),
+            _ if shared.routed.load(Ordering::SeqCst) => route(shared, &req),
             _ => next_reply(shared),
         };
         match reply {
@@ -381,10 +418,55 @@ fn serve_connection(mut stream: TcpStream, connection: usize, shared: &Shared) {
     }
 }
 
+/// Routed mode: the answer to `req` (see [`FakeApi::routed`]).
+fn route(shared: &Shared, req: &Recorded) -> Option<Reply> {
+    let path = req.path.as_str();
+    if path.ends_with("/runtime/invocation/next") {
+        return next_reply(shared);
+    }
+    if path.contains("/runtime/invocation/") {
+        let scripted = shared.post_replies.lock().unwrap().pop_front();
+        return Some(scripted.unwrap_or_else(accepted));
+    }
+    if path.ends_with("/extension/register") {
+        let n = shared.registered.fetch_add(1, Ordering::SeqCst) + 1;
+        return Some(
+            Response::new(
+                200,
+                r#"{"functionName":"f","functionVersion":"$LATEST","handler":"bootstrap"}"#,
+            )
+            .header("Lambda-Extension-Identifier", &format!("ext-{n}"))
+            .reply(),
+        );
+    }
+    if path.ends_with("/extension/event/next") {
+        return wait_for_reply(
+            shared,
+            (&shared.extension_events, &shared.extension_events_cv),
+            Duration::from_secs(3600),
+        );
+    }
+    if path.ends_with("/runtime/restore/next") {
+        return Some(Response::new(200, "").reply());
+    }
+    if path.ends_with("/telemetry") {
+        return Some(Response::new(200, "OK").reply());
+    }
+    Some(accepted())
+}
+
 /// The next scripted reply (waits for one to be queued, up to [`WAIT`]).
 fn next_reply(shared: &Shared) -> Option<Reply> {
-    let deadline = Instant::now() + WAIT;
-    let mut q = shared.replies.lock().unwrap();
+    wait_for_reply(shared, (&shared.replies, &shared.replies_cv), WAIT)
+}
+
+fn wait_for_reply(
+    shared: &Shared,
+    (queue, cv): (&Mutex<VecDeque<Reply>>, &Condvar),
+    wait: Duration,
+) -> Option<Reply> {
+    let deadline = Instant::now() + wait;
+    let mut q = queue.lock().unwrap();
     loop {
         if let Some(r) = q.pop_front() {
             return Some(r);
@@ -392,11 +474,7 @@ fn next_reply(shared: &Shared) -> Option<Reply> {
         if shared.stop.load(Ordering::SeqCst) || Instant::now() >= deadline {
             return None;
         }
-        q = shared
-            .replies_cv
-            .wait_timeout(q, Duration::from_millis(50))
-            .unwrap()
-            .0;
+        q = cv.wait_timeout(q, Duration::from_millis(50)).unwrap().0;
     }
 }
 
@@ -716,14 +794,68 @@ pub fn fixture(panic: &'static str) -> std::path::PathBuf {
     path
 }
 
+/// Path of this crate's example `name`, built (once per test binary) with `features`.
+pub fn example(name: &'static str, features: &str) -> std::path::PathBuf {
+    static BUILT: Mutex<Vec<(&str, std::path::PathBuf)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap();
+    if let Some((_, path)) = built.iter().find(|(n, _)| *n == name) {
+        return path.clone();
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = root.join("target").join("examples-under-test");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--example",
+            name,
+            "--features",
+            features,
+        ])
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building example {name} failed");
+    let path = target.join("debug/examples").join(name);
+    built.push((name, path.clone()));
+    path
+}
+
 /// Runs the fixture against `api` in `mode`; returns the child (stderr piped).
 pub fn spawn_fixture(panic: &'static str, api: &str, mode: &str) -> std::process::Child {
+    spawn_fixture_with(panic, api, mode, &[])
+}
+
+/// [`spawn_fixture`] with more environment variables.
+pub fn spawn_fixture_with(
+    panic: &'static str,
+    api: &str,
+    mode: &str,
+    env: &[(&str, &str)],
+) -> std::process::Child {
     std::process::Command::new(fixture(panic))
         .env("AWS_LAMBDA_RUNTIME_API", api)
         .env("FIXTURE_MODE", mode)
+        .envs(env.iter().copied())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn fixture")
+}
+
+/// Threads of a live process (`/proc/<pid>/task`).
+pub fn thread_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count())
+}
+
+/// A path for a test's scratch file, unique to this process and `name`, removed first.
+pub fn scratch_file(name: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("lambda-lite-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path
 }
 
 /// Waits for `child` to exit (with a deadline); returns its status and stderr.
