@@ -407,6 +407,12 @@ fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
 
 /// The test fixture as it would ship: static musl, size profile, panic = "unwind" (build.sh).
 fn shipping_fixture() -> std::path::PathBuf {
+    // Once per test binary: both soaks share it.
+    static BUILT: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = &*built {
+        return path.clone();
+    }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = root.join("target/soak-bin");
     let status = std::process::Command::new("bash")
@@ -419,7 +425,9 @@ fn shipping_fixture() -> std::path::PathBuf {
         .status()
         .unwrap();
     assert!(status.success(), "build.sh could not build the fixture");
-    out.join("fixture/bootstrap")
+    let path = out.join("fixture/bootstrap");
+    *built = Some(path.clone());
+    path
 }
 
 fn soak(invocations: u64, workers: usize) {

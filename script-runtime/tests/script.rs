@@ -1,6 +1,7 @@
-//! script-runtime (src/bin/script-runtime.rs): shell functions and executables, unchanged,
-//! against the fake Runtime API.
+//! script-runtime: shell functions and executables, unchanged, against the fake Runtime API
+//! (the crate's own, shared from its tests/).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -9,8 +10,8 @@ use support::*;
 
 /// A fresh task root holding `files` (name, contents, executable?).
 fn task_root(test: &str, files: &[(&str, &str, bool)]) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/script-tests")
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("script-tests")
         .join(test);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -79,7 +80,7 @@ fn serve(
 fn tutorial_root(test: &str) -> PathBuf {
     let function = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/scripts/function.sh"
+        "/../tests/fixtures/scripts/function.sh"
     ))
     .unwrap();
     task_root(test, &[("function.sh", &function, false)])

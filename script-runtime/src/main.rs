@@ -16,6 +16,11 @@
 //! the handler writes to stderr is copied to the function's log after each invocation.
 //!
 //! Shell variables cannot hold NUL bytes: in shell mode NULs are removed from the event.
+//!
+//! The event and the handler's output travel through files in a work directory that is made
+//! fresh for each process (`$TMPDIR/script-runtime-<pid>-<n>`, created exclusively with mode
+//! 0700, never an existing one) and removed on every exit the runtime makes. A process killed
+//! outright leaves its directory behind; the next one never reuses it.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -23,7 +28,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use lambda_lite::{Context, Error, lambda_main};
+use lambda_lite::{Context, Error, Runtime};
 
 /// Runs in the shell: sources the file once, then serves one event per four control lines.
 /// Written for bash and POSIX sh; survives `set -eu` in the user's file.
@@ -59,16 +64,49 @@ struct Paths {
 }
 
 impl Paths {
+    /// A new, private work directory: created exclusively (an existing directory, link or file
+    /// of that name is never used: the next name is tried), mode 0700.
     fn new() -> Result<Paths, Error> {
-        let dir = std::env::temp_dir().join(format!("script-runtime-{}", std::process::id()));
-        fs::create_dir_all(&dir)
-            .map_err(|e| Error::new("Runtime.InitError", format!("{}: {e}", dir.display())))?;
-        Ok(Paths {
-            event: dir.join("event"),
-            out: dir.join("out"),
-            err: dir.join("err"),
-            dir,
-        })
+        Paths::new_in(&std::env::temp_dir(), std::process::id())
+    }
+
+    fn new_in(base: &Path, pid: u32) -> Result<Paths, Error> {
+        use std::os::unix::fs::DirBuilderExt;
+        let mut last = None;
+        for n in 0..100u32 {
+            let dir = base.join(format!("script-runtime-{pid}-{n}"));
+            match fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {
+                    return Ok(Paths {
+                        event: dir.join("event"),
+                        out: dir.join("out"),
+                        err: dir.join("err"),
+                        dir,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => {
+                    return Err(Error::new(
+                        "Runtime.InitError",
+                        format!("{}: {e}", dir.display()),
+                    ));
+                }
+            }
+        }
+        Err(Error::new(
+            "Runtime.InitError",
+            format!(
+                "no fresh work directory in {}: {}",
+                base.display(),
+                last.map(|e| e.to_string()).unwrap_or_default()
+            ),
+        ))
+    }
+}
+
+impl Drop for Paths {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -344,4 +382,73 @@ fn handle(handler: &mut Handler, event: &[u8], ctx: &Context) -> Result<Vec<u8>,
     }
 }
 
-lambda_main!(init = setup, handler = handle);
+/// Stops the shell (if any) and removes the work directory, then exits with status 1.
+fn exit_after(mut handler: Option<Handler>, message: &str) -> ! {
+    if let Some(Handler::Shell {
+        shell: Some(shell), ..
+    }) = handler.as_mut()
+    {
+        let _ = shell.child.kill();
+        let _ = shell.child.wait();
+    }
+    drop(handler);
+    eprintln!("script-runtime: {message}");
+    std::process::exit(1)
+}
+
+fn main() {
+    let mut runtime = Runtime::from_env().unwrap_or_else(|f| exit_after(None, f.message()));
+    runtime.claim_trace_env();
+    let mut handler = match setup() {
+        Ok(handler) => handler,
+        Err(error) => {
+            if let Err(fatal) = runtime.send_init_error(&error) {
+                eprintln!("script-runtime: {}", fatal.message());
+            }
+            exit_after(None, &format!("init failed: {error}"))
+        }
+    };
+    loop {
+        if let Err(fatal) = runtime.step(&mut |event, ctx| handle(&mut handler, event, ctx)) {
+            exit_after(Some(handler), fatal.message());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_work_directory_is_fresh_private_and_removed() {
+        let base = std::env::temp_dir().join(format!("script-runtime-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        fs::create_dir_all(&base).unwrap();
+        // Someone else's directory and a link where ours would go: neither is used.
+        fs::create_dir(base.join("script-runtime-42-0")).unwrap();
+        fs::write(base.join("planted"), "x").unwrap();
+        std::os::unix::fs::symlink(base.join("planted"), base.join("script-runtime-42-1")).unwrap();
+        let paths = Paths::new_in(&base, 42).unwrap();
+        assert_eq!(paths.dir, base.join("script-runtime-42-2"));
+        let mode = fs::metadata(&paths.dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        let other = Paths::new_in(&base, 42).unwrap();
+        assert_eq!(
+            other.dir,
+            base.join("script-runtime-42-3"),
+            "never the same twice"
+        );
+        fs::write(&paths.event, "event").unwrap();
+        let dir = paths.dir.clone();
+        drop(paths);
+        assert!(!dir.exists(), "removed when the runtime is done with it");
+        assert!(
+            base.join("script-runtime-42-0").is_dir(),
+            "the other directory is untouched"
+        );
+        assert_eq!(fs::read_to_string(base.join("planted")).unwrap(), "x");
+        drop(other);
+        fs::remove_dir_all(&base).unwrap();
+    }
+}

@@ -1,0 +1,496 @@
+//! `build`: a function's (or an extension's) static musl binary in the size profile, packed
+//! the way Lambda, SAM and CDK expect.
+//!
+//! Layout (cargo-lambda's, with the architecture kept apart):
+//! - a function: `target/lambda/<name>/bootstrap` and `bootstrap.zip` (x86_64), or
+//!   `target/lambda/<name>-arm64/…` (arm64), so neither build replaces the other; `--layer`
+//!   adds `layer.zip` (the bootstrap at the root, as `/opt/bootstrap`);
+//! - an extension (`--extension`): `target/lambda/extensions/<name>` and `<name>.zip`, whose
+//!   one entry is `extensions/<name>` (arm64: `target/lambda/extensions-arm64/`).
+//!
+//! Each folder also gets `build.json` (architecture, panic mode, target, features), and a build
+//! that replaces a different panic mode in the same folder says so.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::pack;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    X86_64,
+    Arm64,
+}
+
+impl Arch {
+    pub fn target(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64-unknown-linux-musl",
+            Arch::Arm64 => "aarch64-unknown-linux-musl",
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+}
+
+/// What to build and how.
+pub struct Options {
+    pub manifest: Option<PathBuf>,
+    pub bins: Vec<String>,
+    pub examples: Vec<String>,
+    pub arch: Arch,
+    pub panic: String,
+    pub layer: bool,
+    pub extension: bool,
+    pub nightly: bool,
+    pub no_pie: bool,
+    pub features: Option<String>,
+    pub out: Option<PathBuf>,
+}
+
+/// One built artifact.
+pub struct Artifact {
+    pub name: String,
+    /// The executable (`bootstrap`, or the extension named after itself).
+    pub binary: PathBuf,
+    pub zips: Vec<PathBuf>,
+    pub panic_mode: String,
+}
+
+fn fail(what: &str, e: impl std::fmt::Display) -> String {
+    format!("{what}: {e}")
+}
+
+/// Runs `rustup` with the toolchain override, if any.
+fn rustup(nightly: bool) -> Command {
+    let mut c = Command::new("rustup");
+    if nightly {
+        c.arg("+nightly");
+    }
+    c
+}
+
+/// Installs what the build needs (the target's std, rust-src for `--nightly`), saying so.
+fn ensure_toolchain(arch: Arch, nightly: bool) -> Result<(), String> {
+    let target = arch.target();
+    let installed = rustup(nightly)
+        .args(["target", "list", "--installed"])
+        .output();
+    let Ok(installed) = installed else {
+        // No rustup: the target's std must already be there.
+        let libdir = Command::new("rustc")
+            .args(["--print", "target-libdir", "--target", target])
+            .output();
+        return match libdir {
+            Ok(o)
+                if o.status.success()
+                    && Path::new(String::from_utf8_lossy(&o.stdout).trim()).exists() =>
+            {
+                Ok(())
+            }
+            _ => Err(format!(
+                "rustup is not installed and the {target} standard library is missing; install rustup (https://rustup.rs) or the {target} std for your toolchain"
+            )),
+        };
+    };
+    if !String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == target)
+    {
+        eprintln!(
+            "cargo-lambda-lite: installing the {target} target (rustup target add; the first time only, a download of tens of MB)…"
+        );
+        let ok = rustup(nightly)
+            .args(["target", "add", target])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return Err(format!(
+                "could not install {target}: run `rustup {}target add {target}` by hand (it needs the rustup download server), then retry",
+                if nightly { "+nightly " } else { "" }
+            ));
+        }
+    }
+    if nightly {
+        let components = rustup(true)
+            .args(["component", "list", "--installed"])
+            .output()
+            .map_err(|e| fail("rustup", e))?;
+        if !String::from_utf8_lossy(&components.stdout)
+            .lines()
+            .any(|l| l.starts_with("rust-src"))
+        {
+            eprintln!(
+                "cargo-lambda-lite: installing rust-src for nightly (needed by -Z build-std)…"
+            );
+            let ok = rustup(true)
+                .args(["component", "add", "rust-src"])
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                return Err(
+                    "could not install rust-src: run `rustup +nightly component add rust-src`"
+                        .into(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What cargo metadata says about the package to build.
+struct Package {
+    manifest: PathBuf,
+    target_dir: PathBuf,
+    name: String,
+    bins: Vec<String>,
+    /// Examples and their required features.
+    examples: Vec<(String, Vec<String>)>,
+}
+
+fn package(manifest: Option<&Path>) -> Result<Package, String> {
+    let mut cmd = cargo_metadata::MetadataCommand::new();
+    cmd.no_deps();
+    if let Some(m) = manifest {
+        cmd.manifest_path(m);
+    }
+    let meta = cmd.exec().map_err(|e| fail("cargo metadata", e))?;
+    let wanted = match manifest {
+        Some(m) => Some(
+            m.canonicalize()
+                .map_err(|e| fail(&m.display().to_string(), e))?,
+        ),
+        None => None,
+    };
+    let root = meta.root_package().map(|p| p.id.clone());
+    let pkg = meta
+        .packages
+        .iter()
+        .find(|p| match &wanted {
+            Some(w) => p.manifest_path.as_std_path() == w,
+            None => Some(&p.id) == root.as_ref(),
+        })
+        .or_else(|| meta.packages.first())
+        .ok_or("no package in this workspace")?;
+    Ok(Package {
+        manifest: pkg.manifest_path.clone().into_std_path_buf(),
+        target_dir: meta.target_directory.clone().into_std_path_buf(),
+        name: pkg.name.to_string(),
+        bins: pkg
+            .targets
+            .iter()
+            .filter(|t| t.is_bin())
+            .map(|t| t.name.clone())
+            .collect(),
+        examples: pkg
+            .targets
+            .iter()
+            .filter(|t| t.is_example())
+            .map(|t| (t.name.clone(), t.required_features.clone()))
+            .collect(),
+    })
+}
+
+/// Builds everything `options` names; prints one summary line per artifact.
+pub fn build(options: &Options) -> Result<Vec<Artifact>, String> {
+    let pkg = package(options.manifest.as_deref())?;
+    let mut todo: Vec<(&str, String)> = options.bins.iter().map(|b| ("bin", b.clone())).collect();
+    todo.extend(options.examples.iter().map(|e| ("example", e.clone())));
+    if todo.is_empty() {
+        if pkg.name == "lambda-lite" {
+            // This repository: every example that is a function (the extension examples are
+            // built with `--extension`, by name).
+            let function = |req: &Vec<String>| !req.iter().any(|f| f == "extension");
+            todo.extend(
+                pkg.examples
+                    .iter()
+                    .filter(|(_, req)| function(req))
+                    .map(|(e, _)| ("example", e.clone())),
+            );
+        } else {
+            todo.extend(pkg.bins.iter().map(|b| ("bin", b.clone())));
+        }
+    }
+    if todo.is_empty() {
+        return Err(format!(
+            "{} has no binary to build (name one with --bin or --example)",
+            pkg.manifest.display()
+        ));
+    }
+    ensure_toolchain(options.arch, options.nightly)?;
+    let out = options
+        .out
+        .clone()
+        .unwrap_or_else(|| pkg.target_dir.join("lambda"));
+    std::fs::create_dir_all(&out).map_err(|e| fail(&out.display().to_string(), e))?;
+    let panic_mode = if options.nightly {
+        "immediate-abort".to_owned()
+    } else {
+        options.panic.clone()
+    };
+    let mut config = format!("{}-{panic_mode}", options.arch.name());
+    if options.no_pie {
+        config.push_str("-nopie");
+    }
+    let build_dir = pkg.target_dir.join("lambda-build").join(&config);
+    let mut artifacts = Vec::new();
+    for (kind, name) in todo {
+        let mut features: Vec<String> = options
+            .features
+            .iter()
+            .flat_map(|f| f.split(',').map(str::to_owned))
+            .collect();
+        if let Some((_, req)) = pkg
+            .examples
+            .iter()
+            .find(|(e, _)| kind == "example" && *e == name)
+        {
+            features.extend(req.iter().cloned());
+        }
+        eprintln!(
+            "cargo-lambda-lite: building {kind} {name} for {} (panic={panic_mode}{}){}",
+            options.arch.name(),
+            if options.no_pie { ", non-PIE" } else { "" },
+            if features.is_empty() {
+                String::new()
+            } else {
+                format!(", features {}", features.join(","))
+            }
+        );
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        if options.nightly {
+            cargo.arg("+nightly");
+        }
+        cargo
+            .args(["build", "--release", "--manifest-path"])
+            .arg(&pkg.manifest)
+            .args(["--target", options.arch.target(), "--target-dir"])
+            .arg(&build_dir)
+            .arg(format!("--{kind}"))
+            .arg(&name);
+        if !features.is_empty() {
+            cargo.args(["--features", &features.join(",")]);
+        }
+        // The size profile, through the environment: the user's Cargo.toml needs no [profile].
+        cargo
+            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "z")
+            .env("CARGO_PROFILE_RELEASE_LTO", "fat")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
+            .env("CARGO_PROFILE_RELEASE_STRIP", "true")
+            .env("CARGO_PROFILE_RELEASE_DEBUG", "false");
+        let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
+        if options.no_pie {
+            rustflags.push_str(" -C relocation-model=static");
+        }
+        if options.nightly {
+            cargo.env("CARGO_PROFILE_RELEASE_PANIC", "abort");
+            rustflags.push_str(" -Zunstable-options -Cpanic=immediate-abort");
+            cargo.args([
+                "-Z",
+                "build-std=std,panic_abort",
+                "-Z",
+                "build-std-features=optimize_for_size",
+            ]);
+        } else {
+            cargo.env("CARGO_PROFILE_RELEASE_PANIC", &options.panic);
+        }
+        cargo.env("RUSTFLAGS", rustflags.trim());
+        if options.arch == Arch::Arm64 {
+            cargo.env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "rust-lld");
+        }
+        let status = cargo.status().map_err(|e| fail("cargo", e))?;
+        if !status.success() {
+            return Err(format!("cargo build of {kind} {name} failed"));
+        }
+        let built = match kind {
+            "example" => build_dir
+                .join(options.arch.target())
+                .join("release/examples")
+                .join(&name),
+            _ => build_dir
+                .join(options.arch.target())
+                .join("release")
+                .join(&name),
+        };
+        artifacts.push(place(&out, &name, &built, options, &panic_mode, &features)?);
+    }
+    Ok(artifacts)
+}
+
+/// Copies the built binary into the layout and zips it.
+fn place(
+    out: &Path,
+    name: &str,
+    built: &Path,
+    options: &Options,
+    panic_mode: &str,
+    features: &[String],
+) -> Result<Artifact, String> {
+    let arm = options.arch == Arch::Arm64;
+    let (dir, binary_name) = if options.extension {
+        (
+            out.join(if arm {
+                "extensions-arm64"
+            } else {
+                "extensions"
+            }),
+            name.to_owned(),
+        )
+    } else {
+        (
+            out.join(if arm {
+                format!("{name}-arm64")
+            } else {
+                name.to_owned()
+            }),
+            "bootstrap".to_owned(),
+        )
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| fail(&dir.display().to_string(), e))?;
+    let info_path = if options.extension {
+        dir.join(format!("{name}.build.json"))
+    } else {
+        dir.join("build.json")
+    };
+    if let Ok(previous) = std::fs::read_to_string(&info_path) {
+        let before: serde_json::Value = serde_json::from_str(&previous).unwrap_or_default();
+        if before["panic"].as_str().is_some_and(|p| p != panic_mode) {
+            eprintln!(
+                "cargo-lambda-lite: {} held a panic={} build; it now holds panic={panic_mode}",
+                dir.display(),
+                before["panic"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    let binary = dir.join(&binary_name);
+    std::fs::copy(built, &binary).map_err(|e| fail(&binary.display().to_string(), e))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| fail("chmod", e))?;
+    let mut zips = Vec::new();
+    if options.extension {
+        let zip = dir.join(format!("{name}.zip"));
+        pack::zip_one(&zip, &binary, &format!("extensions/{name}"))?;
+        zips.push(zip);
+    } else {
+        let zip = dir.join("bootstrap.zip");
+        pack::zip_one(&zip, &binary, "bootstrap")?;
+        zips.push(zip);
+        if options.layer {
+            let layer = dir.join("layer.zip");
+            pack::zip_one(&layer, &binary, "bootstrap")?;
+            zips.push(layer);
+        }
+    }
+    let info = serde_json::json!({
+        "name": name,
+        "architecture": options.arch.name(),
+        "target": options.arch.target(),
+        "panic": panic_mode,
+        "pie": !options.no_pie,
+        "features": features,
+        "kind": if options.extension { "extension" } else { "function" },
+    });
+    std::fs::write(&info_path, format!("{info:#}\n"))
+        .map_err(|e| fail(&info_path.display().to_string(), e))?;
+    Ok(Artifact {
+        name: name.to_owned(),
+        binary,
+        zips,
+        panic_mode: panic_mode.to_owned(),
+    })
+}
+
+/// The summary: one line per artifact, with its architecture and panic mode.
+pub fn summary(artifacts: &[Artifact], arch: Arch) {
+    let size = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.len().to_string())
+            .unwrap_or_else(|_| "-".into())
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let show = |p: &Path| p.strip_prefix(&cwd).unwrap_or(p).display().to_string();
+    println!(
+        "{:<52} {:>7} {:>15} {:>11} {:>11}",
+        "artifact", "arch", "panic", "stripped B", "zip B"
+    );
+    for a in artifacts {
+        println!(
+            "{:<52} {:>7} {:>15} {:>11} {:>11}",
+            show(&a.binary),
+            arch.name(),
+            a.panic_mode,
+            size(&a.binary),
+            size(&a.zips[0])
+        );
+        for z in &a.zips[1..] {
+            println!(
+                "{:<52} {:>7} {:>15} {:>11} {:>11}",
+                show(z),
+                arch.name(),
+                a.panic_mode,
+                "",
+                size(z)
+            );
+        }
+    }
+}
+
+/// Checks each artifact against `budgets` (`<name>_<arch>_<panic mode>` = bytes).
+pub fn check_budgets(artifacts: &[Artifact], arch: Arch, budgets: &Path) -> Result<(), String> {
+    let text =
+        std::fs::read_to_string(budgets).map_err(|e| fail(&budgets.display().to_string(), e))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| fail(&budgets.display().to_string(), e))?;
+    for a in artifacts {
+        let panic = if a.panic_mode == "immediate-abort" {
+            "nightly"
+        } else {
+            a.panic_mode.as_str()
+        };
+        let key = format!(
+            "{}_{}_{panic}",
+            a.name,
+            arch.name().replace("arm64", "aarch64")
+        );
+        let Some(limit) = table.get(&key).and_then(toml::Value::as_integer) else {
+            eprintln!(
+                "cargo-lambda-lite: no budget '{key}' in {}",
+                budgets.display()
+            );
+            continue;
+        };
+        let size = std::fs::metadata(&a.binary)
+            .map_err(|e| fail("stat", e))?
+            .len() as i64;
+        if size > limit {
+            return Err(format!(
+                "{key}: {size} B is over its budget of {limit} B ({})",
+                budgets.display()
+            ));
+        }
+        println!("budget {key}: {size} B ≤ {limit} B");
+    }
+    Ok(())
+}
+
+/// The command that runs an arm64 bootstrap here (qemu-user), or why there is none.
+pub fn arm64_wrapper() -> Result<String, String> {
+    for name in ["qemu-aarch64-static", "qemu-aarch64"] {
+        if let Ok(o) = Command::new("sh")
+            .args(["-c", &format!("command -v {name}")])
+            .output()
+        {
+            let path = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+            if o.status.success() && !path.is_empty() {
+                return Ok(path);
+            }
+        }
+    }
+    Err("an arm64 bootstrap runs here under qemu-user, which is not installed: install it (Debian/Ubuntu: `sudo apt-get install qemu-user-static`) and retry".into())
+}

@@ -1,0 +1,490 @@
+//! A local Runtime API on 127.0.0.1, close to Lambda's own: one thread per connection parses
+//! requests and hands them, time-stamped, to the one controller (the invoker or a benchmark),
+//! which answers them. `/next` bodies over 2 KB are sent chunked, as the service does; a
+//! streamed response is handed over chunk by chunk as it arrives. The Extensions API's calls
+//! are answered here too (registration, a parked `event/next`), as are SnapStart's
+//! `restore/next` and a telemetry subscription, so a function using them runs locally.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The service's limit on an invocation's response (and on a synchronous event), in bytes.
+pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024 + 100;
+/// The limit on a synchronous invocation's request payload (the event).
+pub const MAX_EVENT: usize = 6 * 1024 * 1024;
+/// The limit on a streamed response.
+pub const MAX_STREAM: usize = 200 * 1024 * 1024;
+
+/// What the controller receives.
+pub enum Msg {
+    /// A complete request (for a streamed one: its head, before any chunk).
+    Request(Request),
+    /// A chunk of a streamed request body, as it arrived.
+    Chunk {
+        connection: usize,
+        data: Vec<u8>,
+        at: Instant,
+    },
+    /// The end of a streamed body: its trailers, and the request to answer.
+    End {
+        connection: usize,
+        trailers: Vec<(String, String)>,
+        reply: Sender<Vec<u8>>,
+        at: Instant,
+        bytes: usize,
+    },
+}
+
+pub struct Request {
+    pub connection: usize,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    /// The body; empty for a streamed one (see [`Msg::Chunk`]).
+    pub body: Vec<u8>,
+    /// The body is chunked: [`Msg::Chunk`]s and a [`Msg::End`] follow.
+    pub streamed: bool,
+    /// A body over the service's limits, not kept (its size).
+    pub oversized: Option<usize>,
+    /// When the whole request (or a streamed one's head) had arrived.
+    pub at: Instant,
+    reply: Option<Sender<Vec<u8>>>,
+}
+
+impl Request {
+    pub fn respond(&self, bytes: Vec<u8>) {
+        if let Some(reply) = &self.reply {
+            let _ = reply.send(bytes);
+        }
+    }
+    pub fn accept(&self) {
+        self.respond(accepted());
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub fn accepted() -> Vec<u8> {
+    b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"OK\"}".to_vec()
+}
+
+/// The service's answer to a response over [`MAX_PAYLOAD`].
+pub fn too_large() -> Vec<u8> {
+    let body = r#"{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}"#;
+    format!(
+        "HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// What the local API saw of extensions.
+#[derive(Default)]
+pub struct Extensions {
+    /// Names registered, in order.
+    pub registered: Vec<String>,
+    /// When each registered extension first asked for an event (init waits for all of them).
+    pub first_poll: Vec<Instant>,
+}
+
+pub struct LocalApi {
+    pub address: String,
+    messages: Receiver<Msg>,
+    connections: Arc<AtomicUsize>,
+    pub extensions: Arc<Mutex<Extensions>>,
+}
+
+impl LocalApi {
+    pub fn start() -> std::io::Result<LocalApi> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let address = listener.local_addr()?.to_string();
+        let (tx, rx) = channel();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let extensions = Arc::new(Mutex::new(Extensions::default()));
+        let (count, ext) = (connections.clone(), extensions.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let id = count.fetch_add(1, Ordering::SeqCst);
+                let (tx, ext) = (tx.clone(), ext.clone());
+                thread::spawn(move || serve(stream, id, tx, ext));
+            }
+        });
+        Ok(LocalApi {
+            address,
+            messages: rx,
+            connections,
+            extensions,
+        })
+    }
+
+    pub fn next_message(&self, timeout: Duration) -> Result<Msg, RecvTimeoutError> {
+        self.messages.recv_timeout(timeout)
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+fn lower_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn serve(
+    mut stream: TcpStream,
+    connection: usize,
+    tx: Sender<Msg>,
+    extensions: Arc<Mutex<Extensions>>,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut buf = Vec::new();
+    loop {
+        let Some((_method, path, headers)) = read_head(&mut stream, &mut buf) else {
+            return;
+        };
+        let chunked = lower_header(&headers, "transfer-encoding")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+        let length = lower_header(&headers, "content-length")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        // The Extensions API, answered here.
+        if path.ends_with("/extension/register") {
+            if read_exact_body(&mut stream, &mut buf, length).is_none() {
+                return;
+            }
+            let name = lower_header(&headers, "lambda-extension-name")
+                .unwrap_or("")
+                .to_owned();
+            let n = {
+                let mut ext = extensions.lock().unwrap_or_else(|e| e.into_inner());
+                ext.registered.push(name);
+                ext.registered.len()
+            };
+            let body =
+                r#"{"functionName":"local","functionVersion":"$LATEST","handler":"bootstrap"}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: local-extension-{n}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if stream.write_all(answer.as_bytes()).is_err() {
+                return;
+            }
+            continue;
+        }
+        if path.ends_with("/extension/event/next") {
+            extensions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .first_poll
+                .push(Instant::now());
+            // Parked: the local run ends with SIGTERM, as Lambda's shutdown does.
+            loop {
+                thread::sleep(Duration::from_secs(3600))
+            }
+        }
+        if path.ends_with("/runtime/restore/next") {
+            if stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .is_err()
+            {
+                return;
+            }
+            continue;
+        }
+        if path.ends_with("/telemetry") || path.contains("/extension/") {
+            if read_exact_body(&mut stream, &mut buf, length).is_none() {
+                return;
+            }
+            if stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .is_err()
+            {
+                return;
+            }
+            continue;
+        }
+        let (rtx, rrx) = channel();
+        if chunked {
+            let head = Request {
+                connection,
+                path,
+                headers,
+                body: Vec::new(),
+                streamed: true,
+                oversized: None,
+                at: Instant::now(),
+                reply: None,
+            };
+            if tx.send(Msg::Request(head)).is_err() {
+                return;
+            }
+            let mut bytes = 0;
+            let trailers = loop {
+                match read_chunk(&mut stream, &mut buf) {
+                    Some(Chunk::Data(data)) => {
+                        bytes += data.len();
+                        if bytes > MAX_STREAM {
+                            let _ = tx.send(Msg::End {
+                                connection,
+                                trailers: Vec::new(),
+                                reply: rtx,
+                                at: Instant::now(),
+                                bytes,
+                            });
+                            if let Ok(answer) = rrx.recv() {
+                                let _ = stream.write_all(&answer);
+                            }
+                            return;
+                        }
+                        if tx
+                            .send(Msg::Chunk {
+                                connection,
+                                data,
+                                at: Instant::now(),
+                            })
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Some(Chunk::Last(trailers)) => break trailers,
+                    None => return,
+                }
+            };
+            if tx
+                .send(Msg::End {
+                    connection,
+                    trailers,
+                    reply: rtx,
+                    at: Instant::now(),
+                    bytes,
+                })
+                .is_err()
+            {
+                return;
+            }
+        } else {
+            let oversized = (length > MAX_PAYLOAD).then_some(length);
+            // An oversized body is read (and dropped) so the connection stays in step.
+            let Some(body) = read_exact_body(&mut stream, &mut buf, length) else {
+                return;
+            };
+            let body = if oversized.is_some() {
+                Vec::new()
+            } else {
+                body
+            };
+            let request = Request {
+                connection,
+                path,
+                headers,
+                body,
+                streamed: false,
+                oversized,
+                at: Instant::now(),
+                reply: Some(rtx),
+            };
+            if tx.send(Msg::Request(request)).is_err() {
+                return;
+            }
+        }
+        let Ok(answer) = rrx.recv() else { return };
+        let close = answer
+            .windows(17)
+            .any(|w| w.eq_ignore_ascii_case(b"connection: close"));
+        if stream.write_all(&answer).is_err() || close {
+            return;
+        }
+    }
+}
+
+fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
+    let mut chunk = [0u8; 64 * 1024];
+    match stream.read(&mut chunk) {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            buf.extend_from_slice(&chunk[..n]);
+            true
+        }
+    }
+}
+
+type Head = (String, String, Vec<(String, String)>);
+
+fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Head> {
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        match req.parse(buf) {
+            Ok(httparse::Status::Complete(len)) => {
+                let head = (
+                    req.method.unwrap_or("").to_owned(),
+                    req.path.unwrap_or("").to_owned(),
+                    req.headers
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.name.to_owned(),
+                                String::from_utf8_lossy(h.value).into_owned(),
+                            )
+                        })
+                        .collect(),
+                );
+                buf.drain(..len);
+                return Some(head);
+            }
+            Ok(httparse::Status::Partial) => {}
+            Err(_) => return None,
+        }
+        if buf.len() > 1 << 20 || !fill(stream, buf) {
+            return None;
+        }
+    }
+}
+
+/// Reads `length` body bytes; bodies over 16 MiB are read and dropped piecewise.
+fn read_exact_body(stream: &mut TcpStream, buf: &mut Vec<u8>, length: usize) -> Option<Vec<u8>> {
+    if length > 16 << 20 {
+        let mut left = length;
+        loop {
+            let take = left.min(buf.len());
+            buf.drain(..take);
+            left -= take;
+            if left == 0 {
+                return Some(Vec::new());
+            }
+            if !fill(stream, buf) {
+                return None;
+            }
+        }
+    }
+    while buf.len() < length {
+        if !fill(stream, buf) {
+            return None;
+        }
+    }
+    Some(buf.drain(..length).collect())
+}
+
+enum Chunk {
+    Data(Vec<u8>),
+    Last(Vec<(String, String)>),
+}
+
+/// One chunk of a chunked body (or the last chunk and its trailers).
+fn read_chunk(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Chunk> {
+    loop {
+        if let Some(nl) = buf.windows(2).position(|w| w == b"\r\n") {
+            let line = String::from_utf8_lossy(&buf[..nl]).into_owned();
+            let size = usize::from_str_radix(line.split(';').next()?.trim(), 16).ok()?;
+            if size == 0 {
+                // Trailers until the empty line.
+                let mut at = nl + 2;
+                let mut trailers = Vec::new();
+                loop {
+                    match buf[at..].windows(2).position(|w| w == b"\r\n") {
+                        Some(0) => {
+                            buf.drain(..at + 2);
+                            return Some(Chunk::Last(trailers));
+                        }
+                        Some(n) => {
+                            let field = String::from_utf8_lossy(&buf[at..at + n]).into_owned();
+                            if let Some((k, v)) = field.split_once(':') {
+                                trailers.push((k.trim().to_owned(), v.trim().to_owned()));
+                            }
+                            at += n + 2;
+                        }
+                        None => break,
+                    }
+                }
+            } else if buf.len() >= nl + 2 + size + 2 {
+                let data = buf[nl + 2..nl + 2 + size].to_vec();
+                buf.drain(..nl + 4 + size);
+                return Some(Chunk::Data(data));
+            }
+        }
+        if !fill(stream, buf) {
+            return None;
+        }
+    }
+}
+
+/// A `/next` answer as the service frames it: Content-Length up to 2 KB, one chunk above.
+pub fn next_response(request_id: &str, deadline_ms: u128, trace: &str, event: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {request_id}\r\n\
+         Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\n\
+         Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:012345678912:function:local\r\n\
+         Lambda-Runtime-Trace-Id: {trace}\r\n"
+    )
+    .into_bytes();
+    if event.len() > 2048 {
+        out.extend_from_slice(
+            format!("Transfer-Encoding: chunked\r\n\r\n{:x}\r\n", event.len()).as_bytes(),
+        );
+        out.extend_from_slice(event);
+        out.extend_from_slice(b"\r\n0\r\n\r\n");
+    } else {
+        out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", event.len()).as_bytes());
+        out.extend_from_slice(event);
+    }
+    out
+}
+
+/// A fresh pseudo-random 64-bit value (time and a counter; ids only need to differ).
+pub fn random_u64() -> u64 {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut x =
+        nanos ^ (COUNTER.fetch_add(1, Ordering::SeqCst) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^ (x >> 33)
+}
+
+pub fn request_id() -> String {
+    let (a, b) = (random_u64(), random_u64());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        b >> 52,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+pub fn trace_header() -> String {
+    format!(
+        "Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0",
+        epoch_ms() / 1000,
+        random_u64(),
+        random_u64()
+    )
+}
+
+pub fn epoch_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
+/// Peak resident set (VmHWM) of a live process, in KiB.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

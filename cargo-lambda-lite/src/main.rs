@@ -1,0 +1,363 @@
+//! `cargo lambda-lite`: build a lambda-lite function into a deployable zip, run it locally on
+//! a Runtime API with Lambda's REPORT lines, start a new one, measure.
+//!
+//! ```text
+//! cargo lambda-lite new my-fn                       # a crate that builds and invokes as it stands
+//! cargo lambda-lite build --invoke '{"name":"x"}'   # target/lambda/<bin>/bootstrap.zip, then a local run
+//! cargo lambda-lite invoke target/lambda/my-fn/bootstrap --event '{}' --env K=V
+//! cargo lambda-lite report                          # in the lambda-lite repository: size-report/REPORT.md
+//! ```
+
+mod bench;
+mod build;
+mod invoke;
+mod local;
+mod new;
+mod pack;
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo lambda-lite",
+    version,
+    about = "Build, package and run lambda-lite functions locally"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build static musl bootstraps with the size profile and zip them (cargo-lambda's layout:
+    /// target/lambda/<name>/bootstrap.zip; arm64 builds go to target/lambda/<name>-arm64/).
+    Build(BuildArgs),
+    /// Run an already built bootstrap on a local Runtime API, with Lambda's REPORT lines.
+    Invoke(InvokeArgs),
+    /// Create a function crate that builds and invokes as it stands.
+    New {
+        /// The crate's name (and folder).
+        name: String,
+        /// Depend on lambda-lite at this path (default: the checkout this tool was built from,
+        /// if it was, else the crates.io version).
+        #[arg(long)]
+        lambda_lite_path: Option<PathBuf>,
+    },
+    /// Regenerate size-report/REPORT.md of the lambda-lite repository (builds every candidate
+    /// and the official anchors, then measures them interleaved; tens of minutes).
+    Report {
+        /// The lambda-lite checkout (default: the current folder or one above it).
+        #[arg(long)]
+        repo: Option<PathBuf>,
+    },
+    #[command(hide = true, disable_help_flag = true)]
+    Bench {
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    #[command(hide = true, name = "bench-stream", disable_help_flag = true)]
+    BenchStream {
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    #[command(hide = true, name = "bench-concurrency", disable_help_flag = true)]
+    BenchConcurrency {
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    #[command(hide = true, name = "serve-one", disable_help_flag = true)]
+    ServeOne {
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Panic {
+    Abort,
+    Unwind,
+}
+
+#[derive(Args)]
+struct BuildArgs {
+    /// A binary to build (repeatable; default: every binary of the package).
+    #[arg(long = "bin")]
+    bins: Vec<String>,
+    /// An example to build (repeatable).
+    #[arg(long = "example")]
+    examples: Vec<String>,
+    /// The package's Cargo.toml (default: the one cargo finds from here).
+    #[arg(long)]
+    manifest_path: Option<PathBuf>,
+    /// Build for Graviton (aarch64-unknown-linux-musl, linked with rust-lld).
+    #[arg(long)]
+    arm64: bool,
+    /// Panic strategy: abort (the smallest; a panic is still reported to Lambda, then the
+    /// process dies) or unwind (panics are caught and the function serves on).
+    #[arg(long, value_enum, default_value = "abort")]
+    panic: Panic,
+    /// Also write layer.zip (the bootstrap at the root, for /opt).
+    #[arg(long)]
+    layer: bool,
+    /// Build an external extension: target/lambda/extensions/<name> and <name>.zip holding
+    /// extensions/<name>.
+    #[arg(long)]
+    extension: bool,
+    /// Rebuild std with -Z build-std and panic=immediate-abort (smallest; a panic then kills
+    /// the process without any report).
+    #[arg(long)]
+    nightly: bool,
+    /// Link a non-PIE static binary (-C relocation-model=static): fewer start-up
+    /// instructions, but no ASLR for the binary's own image.
+    #[arg(long)]
+    no_pie: bool,
+    /// Cargo features to enable.
+    #[arg(long)]
+    features: Option<String>,
+    /// Output folder (default: <target dir>/lambda).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Fail if an artifact is over its budget in this TOML file (<name>_<arch>_<panic> = bytes).
+    #[arg(long)]
+    check_budget: Option<PathBuf>,
+    /// Then run each bootstrap locally with this event (repeatable).
+    #[arg(long = "invoke", value_name = "EVENT")]
+    invoke: Vec<String>,
+    /// … with the event in this file (repeatable).
+    #[arg(long = "invoke-file", value_name = "FILE")]
+    invoke_file: Vec<PathBuf>,
+    /// … with one event per line of standard input.
+    #[arg(long)]
+    invoke_stdin: bool,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args)]
+struct InvokeArgs {
+    /// The bootstrap to run (default: target/lambda/<the package's only binary>/bootstrap).
+    bootstrap: Option<PathBuf>,
+    /// An event (repeatable; default: `{}`).
+    #[arg(long = "event", value_name = "EVENT")]
+    events: Vec<String>,
+    /// An event in a file (repeatable).
+    #[arg(long = "event-file", value_name = "FILE")]
+    event_files: Vec<PathBuf>,
+    /// One event per line of standard input.
+    #[arg(long)]
+    event_stdin: bool,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// How the local run behaves.
+#[derive(Args)]
+struct RunArgs {
+    /// An environment variable for the function, KEY=VALUE (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// `_HANDLER` (default `bootstrap`; the script runtime takes file.function or an executable).
+    #[arg(long)]
+    handler: Option<String>,
+    /// `LAMBDA_TASK_ROOT` and the working directory (default: the bootstrap's folder).
+    #[arg(long)]
+    task_root: Option<PathBuf>,
+    /// The function timeout in seconds (Lambda's default: 3).
+    #[arg(long, default_value_t = 3.0)]
+    timeout: f64,
+    /// The memory size in MB, as the function sees it.
+    #[arg(long, default_value_t = 128)]
+    memory: u32,
+}
+
+fn read_events(inline: &[String], files: &[PathBuf], stdin: bool) -> Result<Vec<Vec<u8>>, String> {
+    let mut events: Vec<Vec<u8>> = inline.iter().map(|e| e.clone().into_bytes()).collect();
+    for f in files {
+        events.push(std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?);
+    }
+    if stdin {
+        for line in std::io::stdin().lock().lines() {
+            events.push(line.map_err(|e| e.to_string())?.into_bytes());
+        }
+    }
+    Ok(events)
+}
+
+fn spec(run: &RunArgs, bootstrap: PathBuf, events: Vec<Vec<u8>>) -> Result<invoke::Spec, String> {
+    let env = run
+        .env
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| format!("--env {kv}: expected KEY=VALUE"))
+        })
+        .collect::<Result<_, _>>()?;
+    if !(run.timeout > 0.0 && run.timeout <= 900.0) {
+        return Err("--timeout takes seconds from 0 to 900, as Lambda does".into());
+    }
+    let wrapper = if elf_machine(&bootstrap) == Some(183) && std::env::consts::ARCH != "aarch64" {
+        Some(build::arm64_wrapper()?)
+    } else {
+        None
+    };
+    Ok(invoke::Spec {
+        bootstrap,
+        events,
+        env,
+        handler: run.handler.clone(),
+        task_root: run.task_root.clone(),
+        timeout: Duration::from_secs_f64(run.timeout),
+        memory_mb: run.memory,
+        wrapper,
+    })
+}
+
+/// The ELF `e_machine` of a file (62: x86_64, 183: aarch64).
+fn elf_machine(path: &std::path::Path) -> Option<u16> {
+    let mut head = [0u8; 20];
+    use std::io::Read;
+    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
+    (head[..4] == *b"\x7fELF").then(|| u16::from_le_bytes([head[18], head[19]]))
+}
+
+fn build_and_invoke(args: BuildArgs) -> Result<ExitCode, String> {
+    let arch = if args.arm64 {
+        build::Arch::Arm64
+    } else {
+        build::Arch::X86_64
+    };
+    let options = build::Options {
+        manifest: args.manifest_path.clone(),
+        bins: args.bins.clone(),
+        examples: args.examples.clone(),
+        arch,
+        panic: match args.panic {
+            Panic::Abort => "abort".into(),
+            Panic::Unwind => "unwind".into(),
+        },
+        layer: args.layer,
+        extension: args.extension,
+        nightly: args.nightly,
+        no_pie: args.no_pie,
+        features: args.features.clone(),
+        out: args.out.clone(),
+    };
+    let artifacts = build::build(&options)?;
+    build::summary(&artifacts, arch);
+    if let Some(budgets) = &args.check_budget {
+        build::check_budgets(&artifacts, arch, budgets)?;
+    }
+    let events = read_events(&args.invoke, &args.invoke_file, args.invoke_stdin)?;
+    if events.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.extension {
+        return Err("--invoke runs functions; an extension runs beside one (it has no events of its own to send)".into());
+    }
+    let mut worst = ExitCode::SUCCESS;
+    for a in &artifacts {
+        eprintln!("== {}", a.name);
+        let code = invoke::run(&spec(&args.run, a.binary.clone(), events.clone())?)?;
+        if code != ExitCode::SUCCESS {
+            worst = code;
+        }
+    }
+    Ok(worst)
+}
+
+fn default_bootstrap() -> Result<PathBuf, String> {
+    let meta = cargo_metadata::MetadataCommand::new()
+        .no_deps()
+        .exec()
+        .map_err(|e| format!("cargo metadata: {e}"))?;
+    let pkg = meta.root_package().ok_or("name the bootstrap to run")?;
+    let bins: Vec<&str> = pkg
+        .targets
+        .iter()
+        .filter(|t| t.is_bin())
+        .map(|t| t.name.as_str())
+        .collect();
+    match bins.as_slice() {
+        [one] => Ok(meta
+            .target_directory
+            .join("lambda")
+            .join(one)
+            .join("bootstrap")
+            .into_std_path_buf()),
+        _ => Err("this package has several binaries (or none): name the bootstrap to run".into()),
+    }
+}
+
+fn report(repo: Option<PathBuf>) -> Result<ExitCode, String> {
+    let start = repo.unwrap_or_else(|| std::env::current_dir().unwrap_or_default());
+    let root = start
+        .ancestors()
+        .find(|d| d.join("size-report/run.sh").is_file())
+        .ok_or("report runs in the lambda-lite repository (size-report/run.sh not found here or above; --repo DIR)")?
+        .to_path_buf();
+    eprintln!(
+        "cargo-lambda-lite: regenerating {} (progress below; tens of minutes)",
+        root.join("size-report/REPORT.md").display()
+    );
+    let tool = std::env::current_exe().map_err(|e| e.to_string())?;
+    let status = std::process::Command::new("bash")
+        .arg(root.join("size-report/run.sh"))
+        .env("LAMBDA_LITE_TOOL", tool)
+        .status()
+        .map_err(|e| format!("bash: {e}"))?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn main() -> ExitCode {
+    // As a cargo subcommand, cargo passes the subcommand's name first: `cargo-lambda-lite lambda-lite …`.
+    let mut args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("lambda-lite") {
+        args.remove(1);
+    }
+    let cli = Cli::parse_from(args);
+    let result = match cli.command {
+        Cmd::Build(args) => build_and_invoke(args),
+        Cmd::Invoke(args) => (|| {
+            let bootstrap = match args.bootstrap.clone() {
+                Some(b) => b,
+                None => default_bootstrap()?,
+            };
+            let events = read_events(&args.events, &args.event_files, args.event_stdin)?;
+            invoke::run(&spec(&args.run, bootstrap, events)?)
+        })(),
+        Cmd::New {
+            name,
+            lambda_lite_path,
+        } => new::new(&name, lambda_lite_path.as_deref()).map(|dir| {
+            println!(
+                "created {}: cd {} && cargo lambda-lite build --invoke-file events/hello.json",
+                dir.display(),
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }),
+        Cmd::Report { repo } => report(repo),
+        Cmd::Bench { args } => bench::bench(&args),
+        Cmd::BenchStream { args } => bench::bench_stream(&args),
+        Cmd::BenchConcurrency { args } => bench::bench_concurrency(&args),
+        Cmd::ServeOne { args } => bench::serve_one(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cargo-lambda-lite: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
