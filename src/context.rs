@@ -78,13 +78,43 @@ impl<'a> Context<'a> {
     /// Time left before the deadline: zero once it has passed, `Duration::MAX` when the
     /// deadline is unknown (`deadline == 0`).
     pub fn remaining(&self) -> Duration {
-        if self.deadline == 0 {
-            return Duration::MAX;
+        remaining(self.deadline)
+    }
+
+    /// The deadline as a point in time (the official crate's `Context::deadline()`); the Unix
+    /// epoch when it is unknown.
+    pub fn deadline(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.deadline)
+    }
+
+    /// An owned copy, `Send + 'static`, to move into a thread or keep past the invocation.
+    pub fn to_owned_context(&self) -> OwnedContext {
+        let text = |v: Option<&str>| v.map(str::to_owned);
+        OwnedContext {
+            request_id: self.request_id.to_owned(),
+            deadline: self.deadline,
+            invoked_function_arn: self.invoked_function_arn.to_owned(),
+            xray_trace_id: text(self.xray_trace_id),
+            client_context: text(self.client_context),
+            identity: text(self.identity),
+            tenant_id: text(self.tenant_id),
+            invocation_id: text(self.invocation_id),
+            env_config: std::sync::Arc::new(self.env_config.clone()),
         }
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        Duration::from_millis(self.deadline).saturating_sub(now)
+    }
+
+    /// The client context (`Lambda-Runtime-Client-Context`), parsed; `None` when absent or
+    /// not the JSON object Lambda documents (feature `json`).
+    #[cfg(feature = "json")]
+    pub fn client_context(&self) -> Option<ClientContext> {
+        ClientContext::parse(self.client_context?)
+    }
+
+    /// The Cognito identity (`Lambda-Runtime-Cognito-Identity`), parsed; `None` when absent or
+    /// malformed (feature `json`).
+    #[cfg(feature = "json")]
+    pub fn identity(&self) -> Option<CognitoIdentity> {
+        CognitoIdentity::parse(self.identity?)
     }
 
     /// Builds the context of a `/next` response; `None` without a usable request id.
@@ -117,6 +147,164 @@ impl<'a> Context<'a> {
             tenant_id: text(6),
             invocation_id: text(7),
             env_config,
+        })
+    }
+}
+
+fn remaining(deadline: u64) -> Duration {
+    if deadline == 0 {
+        return Duration::MAX;
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Duration::from_millis(deadline).saturating_sub(now)
+}
+
+/// An owned [`Context`] ([`Context::to_owned_context`]): the same fields as `String`s, so it
+/// can move into a thread (`Send + 'static`) and outlive the invocation. Its fields have the
+/// official crate's names and types, except `client_context` and `identity`, which stay raw
+/// JSON (parse them with [`Context::client_context`] and [`Context::identity`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OwnedContext {
+    /// See [`Context::request_id`].
+    pub request_id: String,
+    /// See [`Context::deadline`](struct.Context.html#structfield.deadline).
+    pub deadline: u64,
+    /// See [`Context::invoked_function_arn`].
+    pub invoked_function_arn: String,
+    /// See [`Context::xray_trace_id`].
+    pub xray_trace_id: Option<String>,
+    /// See [`Context::client_context`](struct.Context.html#structfield.client_context).
+    pub client_context: Option<String>,
+    /// See [`Context::identity`](struct.Context.html#structfield.identity).
+    pub identity: Option<String>,
+    /// See [`Context::tenant_id`].
+    pub tenant_id: Option<String>,
+    /// See [`Context::invocation_id`].
+    pub invocation_id: Option<String>,
+    /// The function's configuration.
+    pub env_config: std::sync::Arc<Config>,
+}
+
+impl OwnedContext {
+    /// See [`Context::remaining`].
+    pub fn remaining(&self) -> Duration {
+        remaining(self.deadline)
+    }
+
+    /// See [`Context::deadline`](Context::deadline()).
+    pub fn deadline(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.deadline)
+    }
+
+    /// A borrowed [`Context`] over this copy, for code that takes one.
+    pub fn as_context(&self) -> Context<'_> {
+        Context {
+            request_id: &self.request_id,
+            deadline: self.deadline,
+            invoked_function_arn: &self.invoked_function_arn,
+            xray_trace_id: self.xray_trace_id.as_deref(),
+            client_context: self.client_context.as_deref(),
+            identity: self.identity.as_deref(),
+            tenant_id: self.tenant_id.as_deref(),
+            invocation_id: self.invocation_id.as_deref(),
+            env_config: &self.env_config,
+        }
+    }
+}
+
+/// The mobile client context of an invocation (feature `json`), as the official crate types
+/// it: every key optional.
+#[cfg(feature = "json")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientContext {
+    /// `client`.
+    pub client: ClientApplication,
+    /// `custom`: the caller's own keys.
+    pub custom: std::collections::HashMap<String, String>,
+    /// `env` (mobile SDKs) or `environment`.
+    pub environment: std::collections::HashMap<String, String>,
+}
+
+/// The `client` of a [`ClientContext`].
+#[cfg(feature = "json")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientApplication {
+    /// `installation_id`.
+    pub installation_id: String,
+    /// `app_title`.
+    pub app_title: String,
+    /// `app_version_name`.
+    pub app_version_name: String,
+    /// `app_version_code`.
+    pub app_version_code: String,
+    /// `app_package_name`.
+    pub app_package_name: String,
+}
+
+/// The Cognito identity of an invocation (feature `json`).
+#[cfg(feature = "json")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CognitoIdentity {
+    /// `cognitoIdentityId`.
+    pub identity_id: String,
+    /// `cognitoIdentityPoolId`.
+    pub identity_pool_id: String,
+}
+
+#[cfg(feature = "json")]
+fn json_text(v: &serde_json::Value, key: &str) -> String {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[cfg(feature = "json")]
+fn json_map(v: Option<&serde_json::Value>) -> std::collections::HashMap<String, String> {
+    v.and_then(serde_json::Value::as_object)
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(feature = "json")]
+impl ClientContext {
+    fn parse(raw: &str) -> Option<ClientContext> {
+        let json: serde_json::Value = serde_json::from_str(raw).ok()?;
+        json.as_object()?;
+        let client = json.get("client").cloned().unwrap_or_default();
+        Some(ClientContext {
+            client: ClientApplication {
+                installation_id: json_text(&client, "installation_id"),
+                app_title: json_text(&client, "app_title"),
+                app_version_name: json_text(&client, "app_version_name"),
+                app_version_code: json_text(&client, "app_version_code"),
+                app_package_name: json_text(&client, "app_package_name"),
+            },
+            custom: json_map(json.get("custom")),
+            environment: json_map(json.get("env").or_else(|| json.get("environment"))),
+        })
+    }
+}
+
+#[cfg(feature = "json")]
+impl CognitoIdentity {
+    fn parse(raw: &str) -> Option<CognitoIdentity> {
+        let json: serde_json::Value = serde_json::from_str(raw).ok()?;
+        json.as_object()?;
+        Some(CognitoIdentity {
+            identity_id: json_text(&json, "cognitoIdentityId"),
+            identity_pool_id: json_text(&json, "cognitoIdentityPoolId"),
         })
     }
 }
@@ -251,6 +439,67 @@ mod tests {
             left > Duration::from_secs(50) && left <= Duration::from_secs(60),
             "{left:?}"
         );
+    }
+
+    #[test]
+    fn deadline_is_a_point_in_time_and_owned_copies_move_into_threads() {
+        let config = Config {
+            function_name: "f".into(),
+            ..Config::default()
+        };
+        let ctx = Context {
+            xray_trace_id: Some("Root=1"),
+            ..Context::new("r9", 1_700_000_000_123, &config)
+        };
+        assert_eq!(
+            ctx.deadline(),
+            UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)
+        );
+        let owned = ctx.to_owned_context();
+        let moved = std::thread::spawn(move || {
+            (
+                owned.request_id.clone(),
+                owned.as_context().xray_trace_id.map(str::to_owned),
+                owned.env_config.function_name.clone(),
+            )
+        })
+        .join()
+        .unwrap();
+        assert_eq!(moved, ("r9".into(), Some("Root=1".into()), "f".into()));
+    }
+
+    #[cfg(feature = "json")]
+    #[test]
+    fn client_context_and_identity_are_typed() {
+        let config = Config::default();
+        let ctx = Context {
+            client_context: Some(
+                r#"{"client":{"installation_id":"i-1","app_title":"Shop","app_version_code":"42"},"custom":{"tier":"gold","n":3},"env":{"locale":"fr_FR"}}"#,
+            ),
+            identity: Some(
+                r#"{"cognitoIdentityId":"us-east-1:abc","cognitoIdentityPoolId":"us-east-1:pool"}"#,
+            ),
+            ..Context::new("r", 0, &config)
+        };
+        let cc = ctx.client_context().unwrap();
+        assert_eq!(cc.client.installation_id, "i-1");
+        assert_eq!(cc.client.app_title, "Shop");
+        assert_eq!(cc.client.app_version_code, "42");
+        assert_eq!(cc.client.app_package_name, "");
+        assert_eq!(cc.custom["tier"], "gold");
+        assert_eq!(cc.custom["n"], "3");
+        assert_eq!(cc.environment["locale"], "fr_FR");
+        let id = ctx.identity().unwrap();
+        assert_eq!(
+            (id.identity_id.as_str(), id.identity_pool_id.as_str()),
+            ("us-east-1:abc", "us-east-1:pool")
+        );
+        let bad = Context {
+            client_context: Some("{\"client\":"),
+            identity: Some("[]"),
+            ..Context::new("r", 0, &config)
+        };
+        assert_eq!((bad.client_context(), bad.identity()), (None, None));
     }
 
     #[test]

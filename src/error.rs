@@ -11,11 +11,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A handler or init failure, reported to Lambda as `errorType` and `errorMessage`.
 ///
-/// Any `std::error::Error` converts with `?`; its `errorType` is the short name of the
-/// concrete type (`ParseIntError`, not `core::num::error::ParseIntError` or
-/// `&alloc::boxed::Box<dyn …>`), and its message is its `Display` text followed by its
-/// `source()` chain. Like `anyhow::Error`, `Error` does not itself implement
-/// `std::error::Error`: that is what makes the blanket conversion possible.
+/// `?` converts everything that converts into `Box<dyn std::error::Error + Send + Sync>`
+/// (what `lambda_runtime::Error` is): any `std::error::Error + Send + Sync`, a boxed error,
+/// `anyhow::Error`, and `&str` or `String` (so `Err("no such order".into())` works). The
+/// `errorType` is the short name of the concrete type (`ParseIntError`, not
+/// `core::num::error::ParseIntError` or `&alloc::boxed::Box<dyn …>`); an error that arrives
+/// already type-erased (boxed, `anyhow`, a string) has the type `Error`. The message is the
+/// `Display` text followed by the `source()` chain. An error that is not `Send + Sync` (a
+/// `PoisonError` holding a guard) converts with [`Error::msg`].
+///
+/// Like `anyhow::Error`, `Error` does not itself implement `std::error::Error`: that is what
+/// makes the blanket conversion possible, and for the same reason there can be no
+/// `From<Error> for Box<dyn std::error::Error + Send + Sync>` (it would make `Error` convert
+/// into itself twice); [`Error::into_boxed`] is that conversion.
 ///
 /// ```
 /// use lambda_lite::Error;
@@ -80,9 +88,14 @@ impl Error {
     }
 }
 
-impl<E: std::error::Error> From<E> for Error {
+impl<E> From<E> for Error
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     #[cold]
     fn from(error: E) -> Error {
+        let error_type = erased_or_short(std::any::type_name::<E>());
+        let error: Box<dyn std::error::Error + Send + Sync> = error.into();
         let mut message = error.to_string();
         let mut source = error.source();
         while let Some(cause) = source {
@@ -91,9 +104,31 @@ impl<E: std::error::Error> From<E> for Error {
             source = cause.source();
         }
         Error {
-            error_type: short_type_name(std::any::type_name::<E>()),
+            error_type,
             message,
         }
+    }
+}
+
+impl Error {
+    /// This error as a `Box<dyn std::error::Error + Send + Sync>` (for code that returns
+    /// `lambda_runtime::Error`-shaped results), its `Display` being `errorType: errorMessage`.
+    pub fn into_boxed(self) -> Box<dyn std::error::Error + Send + Sync> {
+        self.to_string().into()
+    }
+}
+
+/// The `errorType` of a converted error: the short name of its type, or `Error` when the
+/// type says nothing (an already type-erased error, a string).
+fn erased_or_short(full: &'static str) -> Cow<'static, str> {
+    let short = short_type_name(full);
+    let erased = short.starts_with("Box<dyn ")
+        || short.starts_with("Cow<")
+        || matches!(&*short, "&str" | "String" | "&String");
+    if erased {
+        Cow::Borrowed("Error")
+    } else {
+        short
     }
 }
 
@@ -224,8 +259,14 @@ mod tests {
 
     #[test]
     fn type_names_are_short() {
+        let boxed: Box<dyn std::error::Error + Send + Sync> = "x".parse::<u8>().unwrap_err().into();
         let cases: &[(Error, &str)] = &[
             (std::io::Error::other("x").into(), "Error"),
+            ("no such order".into(), "Error"),
+            (String::from("dynamic text").into(), "Error"),
+            (boxed.into(), "Error"),
+            (anyhow::anyhow!("from anyhow").into(), "Error"),
+            (anyhow::Error::new(MyError::Broken).into(), "Error"),
             ("x".parse::<u8>().unwrap_err().into(), "ParseIntError"),
             (
                 std::str::from_utf8(std::hint::black_box(&[0xffu8][..]))

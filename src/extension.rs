@@ -420,6 +420,7 @@ mod public {
     where
         F: FnMut(Event) -> Result<()>,
     {
+        crate::log::install_bridges();
         let extension = Extension::register(events).unwrap_or_else(|f| runtime::exit_fatal(&f));
         serve(extension, &mut handler)
     }
@@ -432,6 +433,7 @@ mod public {
         I: FnOnce(&mut Extension) -> Result<S>,
         F: FnMut(&mut S, Event) -> Result<()>,
     {
+        crate::log::install_bridges();
         let mut extension = Extension::register(events).unwrap_or_else(|f| runtime::exit_fatal(&f));
         crate::panic::install();
         match crate::panic::catch(|| init(&mut extension)) {

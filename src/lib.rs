@@ -36,7 +36,9 @@ mod sys;
 #[doc(hidden)]
 pub mod fuzz;
 
-pub use context::{Config, Context};
+#[cfg(feature = "json")]
+pub use context::{ClientApplication, ClientContext, CognitoIdentity};
+pub use context::{Config, Context, OwnedContext};
 pub use error::{Error, Result};
 pub use runtime::{
     Fatal, Handler, Runtime, StreamHandler, run, run_concurrent, run_concurrent_streaming,

@@ -3,6 +3,13 @@
 //! `message`, `requestId`), `Text` or unset a tab-separated line; `AWS_LAMBDA_LOG_LEVEL`
 //! (`TRACE` … `FATAL`, default `INFO`) filters both. The runtime's own diagnostics take the
 //! same path. Lines go to stderr, one `write` each, so they never interleave.
+//!
+//! With the `log` feature, records of the `log` crate (what many libraries log through) take
+//! the same path; with the `tracing` feature, `tracing` events do (a subscriber on
+//! `tracing-core` alone). The entry points ([`run`](crate::run) and the others) install the
+//! bridges the features enable, unless the program installed a logger or subscriber of its
+//! own first; a custom `main` calls [`install_bridges`]. In JSON format a bridged line also
+//! carries `logger`, the record's target (its module path, by default).
 
 use std::cell::RefCell;
 use std::fmt;
@@ -119,9 +126,176 @@ pub fn __log_fmt(level: Level, args: fmt::Arguments<'_>) {
 
 /// Writes one line, already known to be enabled.
 fn emit(level: Level, message: &str) {
-    let line =
-        REQUEST_ID.with(|id| format_line(settings().json, level, message, &id.borrow(), now_ms()));
+    emit_from(level, message, None);
+}
+
+/// Writes one line with its logger (a bridged record's target), already known to be enabled.
+fn emit_from(level: Level, message: &str, logger: Option<&str>) {
+    let line = REQUEST_ID.with(|id| {
+        format_line(
+            settings().json,
+            level,
+            message,
+            &id.borrow(),
+            now_ms(),
+            logger,
+        )
+    });
     let _ = std::io::stderr().write_all(&line);
+}
+
+/// Installs the bridges the `log` and `tracing` features enable (a no-op without them):
+/// records of the `log` crate and `tracing` events become Lambda-format lines. Returns how
+/// many were installed: a program that set a logger or subscriber first keeps its own. The
+/// entry points call this; a custom `main` driving [`Runtime`](crate::Runtime) calls it.
+pub fn install_bridges() -> usize {
+    #[allow(unused_mut)]
+    let mut installed = 0;
+    #[cfg(feature = "log")]
+    {
+        installed += usize::from(log_bridge::install());
+    }
+    #[cfg(feature = "tracing")]
+    {
+        installed += usize::from(tracing_bridge::install());
+    }
+    installed
+}
+
+#[cfg(feature = "log")]
+mod log_bridge {
+    use super::{Level, emit_from, enabled};
+
+    struct Bridge;
+    static BRIDGE: Bridge = Bridge;
+
+    fn level(l: log::Level) -> Level {
+        match l {
+            log::Level::Error => Level::Error,
+            log::Level::Warn => Level::Warn,
+            log::Level::Info => Level::Info,
+            log::Level::Debug => Level::Debug,
+            log::Level::Trace => Level::Trace,
+        }
+    }
+
+    impl log::Log for Bridge {
+        fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+            enabled(level(metadata.level()))
+        }
+
+        fn log(&self, record: &log::Record<'_>) {
+            let level = level(record.level());
+            if !enabled(level) {
+                return;
+            }
+            match record.args().as_str() {
+                Some(s) => emit_from(level, s, Some(record.target())),
+                None => emit_from(level, &record.args().to_string(), Some(record.target())),
+            }
+        }
+
+        fn flush(&self) {}
+    }
+
+    pub(super) fn install() -> bool {
+        // The threshold is read on the first line (AWS_LAMBDA_LOG_LEVEL), not at start-up:
+        // `log` lets every record through to `enabled`.
+        let installed = log::set_logger(&BRIDGE).is_ok();
+        if installed {
+            log::set_max_level(log::LevelFilter::Trace);
+        }
+        installed
+    }
+}
+
+#[cfg(feature = "tracing")]
+mod tracing_bridge {
+    use std::fmt::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use tracing_core::field::{Field, Visit};
+    use tracing_core::{Event, Metadata, span};
+
+    use super::{Level, emit_from, enabled};
+
+    /// A subscriber that writes each event as one line and ignores spans (a span's id is all
+    /// it hands out).
+    struct Bridge {
+        next_span: AtomicU64,
+    }
+
+    fn level(l: &tracing_core::Level) -> Level {
+        match *l {
+            tracing_core::Level::ERROR => Level::Error,
+            tracing_core::Level::WARN => Level::Warn,
+            tracing_core::Level::INFO => Level::Info,
+            tracing_core::Level::DEBUG => Level::Debug,
+            _ => Level::Trace,
+        }
+    }
+
+    /// `message` first, then every other field as ` name=value`.
+    #[derive(Default)]
+    struct Line {
+        message: String,
+        fields: String,
+    }
+
+    impl Visit for Line {
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if field.name() == "message" {
+                self.message.push_str(value);
+            } else {
+                let _ = write!(self.fields, " {}={value}", field.name());
+            }
+        }
+
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                let _ = write!(self.message, "{value:?}");
+            } else {
+                let _ = write!(self.fields, " {}={value:?}", field.name());
+            }
+        }
+    }
+
+    impl tracing_core::Subscriber for Bridge {
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            enabled(level(metadata.level()))
+        }
+
+        fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
+            span::Id::from_u64(self.next_span.fetch_add(1, Ordering::Relaxed))
+        }
+
+        fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
+
+        fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
+
+        fn event(&self, event: &Event<'_>) {
+            let metadata = event.metadata();
+            let level = level(metadata.level());
+            if !enabled(level) {
+                return;
+            }
+            let mut line = Line::default();
+            event.record(&mut line);
+            line.message.push_str(&line.fields);
+            emit_from(level, &line.message, Some(metadata.target()));
+        }
+
+        fn enter(&self, _: &span::Id) {}
+
+        fn exit(&self, _: &span::Id) {}
+    }
+
+    pub(super) fn install() -> bool {
+        let bridge = Bridge {
+            next_span: AtomicU64::new(1),
+        };
+        tracing_core::dispatcher::set_global_default(tracing_core::Dispatch::new(bridge)).is_ok()
+    }
 }
 
 fn now_ms() -> u64 {
@@ -136,6 +310,7 @@ fn format_line(
     message: &str,
     request_id: &str,
     epoch_ms: u64,
+    logger: Option<&str>,
 ) -> Vec<u8> {
     let mut line = Vec::with_capacity(message.len() + 96);
     let mut stamp = [0u8; 24];
@@ -150,6 +325,10 @@ fn format_line(
         if !request_id.is_empty() {
             line.extend_from_slice(b",\"requestId\":");
             push_json_string(&mut line, request_id);
+        }
+        if let Some(logger) = logger {
+            line.extend_from_slice(b",\"logger\":");
+            push_json_string(&mut line, logger);
         }
         line.push(b'}');
     } else {
@@ -298,7 +477,7 @@ mod tests {
     #[test]
     fn json_lines_are_valid_json_whatever_the_message() {
         let msg = "say \"hi\"\nnext line\t\u{1}\u{7f} é";
-        let line = format_line(true, Level::Warn, msg, "req-1", 1_542_409_706_888);
+        let line = format_line(true, Level::Warn, msg, "req-1", 1_542_409_706_888, None);
         let text = String::from_utf8(line).unwrap();
         assert!(
             text.ends_with('\n') && text.matches('\n').count() == 1,
@@ -308,21 +487,25 @@ mod tests {
         assert_eq!(text, want);
         let parsed: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
         assert_eq!(parsed["message"], msg);
-        let no_id = format_line(true, Level::Info, "m", "", 0);
+        let no_id = format_line(true, Level::Info, "m", "", 0, None);
         assert_eq!(
             no_id,
             b"{\"timestamp\":\"1970-01-01T00:00:00.000Z\",\"level\":\"INFO\",\"message\":\"m\"}\n"
+        );
+        assert_eq!(
+            format_line(true, Level::Debug, "m", "r", 0, Some("aws_smithy::client")),
+            b"{\"timestamp\":\"1970-01-01T00:00:00.000Z\",\"level\":\"DEBUG\",\"message\":\"m\",\"requestId\":\"r\",\"logger\":\"aws_smithy::client\"}\n"
         );
     }
 
     #[test]
     fn text_lines_carry_the_request_id() {
         assert_eq!(
-            format_line(false, Level::Error, "boom", "req-2", 0),
+            format_line(false, Level::Error, "boom", "req-2", 0, None),
             b"1970-01-01T00:00:00.000Z\treq-2\tERROR\tboom\n"
         );
         assert_eq!(
-            format_line(false, Level::Info, "x", "", 0),
+            format_line(false, Level::Info, "x", "", 0, Some("lib")),
             b"1970-01-01T00:00:00.000Z\t-\tINFO\tx\n"
         );
     }

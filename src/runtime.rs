@@ -544,6 +544,7 @@ pub(crate) fn exit_fatal(fatal: &Fatal) -> ! {
 
 /// The process's only runtime, from the environment, owning the trace variable.
 fn sole_runtime() -> Runtime {
+    log::install_bridges();
     let mut runtime = Runtime::from_env().unwrap_or_else(|f| exit_fatal(&f));
     runtime.claim_trace_env();
     runtime

@@ -54,6 +54,7 @@ pub(crate) fn max_concurrency() -> usize {
 /// The first worker's runtime, from the environment: the process's only runtime (owning the
 /// trace variable) when there is one worker.
 pub(crate) fn first_runtime(workers: usize) -> Runtime {
+    crate::log::install_bridges();
     let mut runtime = Runtime::from_env().unwrap_or_else(|f| runtime::exit_fatal(&f));
     if workers <= 1 {
         runtime.claim_trace_env();
