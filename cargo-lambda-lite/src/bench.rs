@@ -442,6 +442,86 @@ pub fn bench_concurrency(args: &[String]) -> Res<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `bench-init`: exec → first `GET /next` through the full local API (so an extension
+/// registration on the way, the graceful-shutdown hook's, is answered), candidates
+/// interleaved; for comparing functions whose start-up makes other calls first.
+pub fn bench_init(args: &[String]) -> Res<ExitCode> {
+    let (cands, opts) = candidates(args)?;
+    let spawns: usize = option(&opts, "--spawns", 31)?;
+    let mut times = vec![Vec::new(); cands.len()];
+    for round in 0..spawns + 3 {
+        for (i, c) in cands.iter().enumerate() {
+            let api = LocalApi::start().map_err(|e| e.to_string())?;
+            let t0 = Instant::now();
+            let mut child = spawn(&c.path, &api.address, &c.env, true, None)?;
+            let next = loop {
+                let r = next_request(&api, &mut child).map_err(|e| format!("{}: {e}", c.name))?;
+                if r.path.ends_with("/invocation/next") {
+                    break r;
+                }
+                r.accept();
+            };
+            let _ = child.kill();
+            let _ = child.wait();
+            if round >= 3 {
+                times[i].push((next.at - t0).as_secs_f64() * 1e6);
+            }
+        }
+    }
+    let reference = percentile(&sorted(times[0].clone()), 0.5);
+    println!("| candidate | exec → first GET /next, median µs | p90 µs | ÷ {} |", cands[0].name);
+    println!("|---|--:|--:|--:|");
+    for (i, c) in cands.iter().enumerate() {
+        let t = sorted(std::mem::take(&mut times[i]));
+        println!("| {} | {:.0} | {:.0} | {:.2} |", c.name, percentile(&t, 0.5), percentile(&t, 0.9), percentile(&t, 0.5) / reference);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `bench-extension`: an extension's start-up, exec → its first `GET /extension/event/next`
+/// (what it adds to the function's `Init Duration`), and its RSS then; candidates interleaved.
+pub fn bench_extension(args: &[String]) -> Res<ExitCode> {
+    let (cands, opts) = candidates(args)?;
+    let spawns: usize = option(&opts, "--spawns", 31)?;
+    let mut times = vec![Vec::new(); cands.len()];
+    let mut rss = vec![Vec::new(); cands.len()];
+    for round in 0..spawns + 3 {
+        for (i, c) in cands.iter().enumerate() {
+            let api = LocalApi::start().map_err(|e| e.to_string())?;
+            let t0 = Instant::now();
+            let mut child = spawn(&c.path, &api.address, &c.env, true, None)?;
+            let deadline = t0 + WAIT;
+            let first = loop {
+                if let Some(t) = api.extensions.lock().unwrap_or_else(|e| e.into_inner()).first_poll.first() {
+                    break *t;
+                }
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(format!("{}: exited before its first event/next: {status}", c.name));
+                }
+                if Instant::now() > deadline {
+                    return Err(format!("{}: no event/next in 30 s", c.name));
+                }
+                std::thread::yield_now();
+            };
+            let kib = local::peak_rss_kib(child.id()).unwrap_or(0);
+            let _ = child.kill();
+            let _ = child.wait();
+            if round >= 3 {
+                times[i].push((first - t0).as_secs_f64() * 1e6);
+                rss[i].push(kib as f64);
+            }
+        }
+    }
+    println!("| extension | start-up median µs (exec → first event/next) | p90 µs | RSS then KiB |");
+    println!("|---|--:|--:|--:|");
+    for (i, c) in cands.iter().enumerate() {
+        let t = sorted(std::mem::take(&mut times[i]));
+        let r = sorted(std::mem::take(&mut rss[i]));
+        println!("| {} | {:.0} | {:.0} | {} |", c.name, percentile(&t, 0.5), percentile(&t, 0.9), percentile(&r, 0.5));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `serve-one BOOTSTRAP [--wrapper CMD]`: waits for the first `GET /next`, then SIGTERM.
 pub fn serve_one(args: &[String]) -> Res<ExitCode> {
     let bootstrap = args.first().ok_or("serve-one needs a bootstrap")?;

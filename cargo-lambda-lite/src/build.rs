@@ -302,9 +302,20 @@ pub fn build(options: &Options) -> Result<Vec<Artifact>, String> {
         if options.arch == Arch::Arm64 {
             cargo.env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "rust-lld");
         }
+        // Dependencies with C inside (ring, aws-lc-sys: the AWS SDK's TLS) need a C compiler
+        // for musl: musl-gcc, when there is one and none was chosen.
+        let cc_var = format!("CC_{}", options.arch.target().replace('-', "_"));
+        if options.arch == Arch::X86_64 && std::env::var_os(&cc_var).is_none() && which("musl-gcc") {
+            cargo.env(&cc_var, "musl-gcc");
+        }
         let status = cargo.status().map_err(|e| fail("cargo", e))?;
         if !status.success() {
-            return Err(format!("cargo build of {kind} {name} failed"));
+            let hint = if options.arch == Arch::X86_64 && !which("musl-gcc") {
+                " (if a dependency compiles C for musl, install a musl C compiler: Debian/Ubuntu `sudo apt-get install musl-tools`)"
+            } else {
+                ""
+            };
+            return Err(format!("cargo build of {kind} {name} failed{hint}"));
         }
         let built = match kind {
             "example" => build_dir
@@ -477,6 +488,12 @@ pub fn check_budgets(artifacts: &[Artifact], arch: Arch, budgets: &Path) -> Resu
         println!("budget {key}: {size} B ≤ {limit} B");
     }
     Ok(())
+}
+
+/// Whether `program` is on `PATH`.
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).is_file()))
 }
 
 /// The command that runs an arm64 bootstrap here (qemu-user), or why there is none.

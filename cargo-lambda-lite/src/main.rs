@@ -71,6 +71,16 @@ enum Cmd {
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
         args: Vec<String>,
     },
+    #[command(hide = true, name = "bench-init", disable_help_flag = true)]
+    BenchInit {
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    #[command(hide = true, name = "bench-extension", disable_help_flag = true)]
+    BenchExtension {
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+    },
     #[command(hide = true, name = "serve-one", disable_help_flag = true)]
     ServeOne {
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
@@ -351,6 +361,8 @@ fn main() -> ExitCode {
         Cmd::Bench { args } => bench::bench(&args),
         Cmd::BenchStream { args } => bench::bench_stream(&args),
         Cmd::BenchConcurrency { args } => bench::bench_concurrency(&args),
+        Cmd::BenchInit { args } => bench::bench_init(&args),
+        Cmd::BenchExtension { args } => bench::bench_extension(&args),
         Cmd::ServeOne { args } => bench::serve_one(&args),
     };
     match result {
