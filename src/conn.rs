@@ -289,6 +289,8 @@ pub(crate) fn read_message(
 ) -> Result<usize, ReadError> {
     let mut filled = 0;
     let mut eof = false;
+    // Any byte of an answer (a 1xx skipped since included) means it started: never resent.
+    let mut started = false;
     loop {
         match reader.advance(inbox, &mut filled, eof) {
             Ok(Progress::Complete) => return Ok(filled),
@@ -300,7 +302,6 @@ pub(crate) fn read_message(
                         WireError::BodyTooLarge,
                     )));
                 }
-                let started = filled > 0 || reader.head().is_some();
                 match fill(stream, inbox, &mut filled) {
                     Ok(0) if !started => {
                         return Err(ReadError::BeforeFirstByte(
@@ -308,7 +309,7 @@ pub(crate) fn read_message(
                         ));
                     }
                     Ok(0) => eof = true,
-                    Ok(_) => {}
+                    Ok(_) => started = true,
                     Err(e) if !started => return Err(ReadError::BeforeFirstByte(e)),
                     Err(_) if reader.head().is_some() => {
                         return Err(ReadError::Started(ExchangeError::Wire(

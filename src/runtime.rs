@@ -228,19 +228,12 @@ impl Runtime {
         };
         panic::disarm();
         let result = match stream.finish(&outcome) {
-            Finished::Sent => {
+            finished @ (Finished::Sent | Finished::Broken) => {
+                // A broken stream's server may have answered (a 413) before it stopped reading.
                 let answer = conn.receive(&[]);
-                judge(
-                    "POST /response (streamed)",
-                    Call::Answer,
-                    &answer,
-                    conn.inbox(),
-                )
-            }
-            Finished::Broken => {
-                // The server may have answered (a 413) before it stopped reading.
-                let answer = conn.receive(&[]);
-                conn.disconnect();
+                if finished == Finished::Broken {
+                    conn.disconnect();
+                }
                 judge(
                     "POST /response (streamed)",
                     Call::Answer,

@@ -43,12 +43,23 @@ fn ensure_moto() {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_moto(port: u16) -> Moto {
     let child = Command::new(python())
-        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -79,7 +90,10 @@ d.create_table(TableName="orders", KeySchema=[{{"AttributeName": "id", "KeyType"
 d.put_item(TableName="orders", Item={{"id": {{"S": "k1"}}, "name": {{"S": "first order"}}, "qty": {{"N": "3"}}}})
 "#
     );
-    let created = Command::new(python()).args(["-c", &setup]).status().unwrap();
+    let created = Command::new(python())
+        .args(["-c", &setup])
+        .status()
+        .unwrap();
     assert!(created.success(), "creating the table in moto failed");
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -88,21 +102,38 @@ d.put_item(TableName="orders", Item={{"id": {{"S": "k1"}}, "name": {{"S": "first
         .arg(root.join("build.sh"))
         .arg("--manifest-path")
         .arg(example.join("Cargo.toml"))
-        .args(["--invoke", r#"{"id":"k1"}"#, "--invoke", r#"{"id":"missing"}"#])
+        .args([
+            "--invoke",
+            r#"{"id":"k1"}"#,
+            "--invoke",
+            r#"{"id":"missing"}"#,
+        ])
         .args(["--env", "TABLE=orders", "--env"])
         .arg(format!("AWS_ENDPOINT_URL={endpoint}"))
-        .args(["--env", "AWS_ACCESS_KEY_ID=test", "--env", "AWS_SECRET_ACCESS_KEY=test"])
+        .args([
+            "--env",
+            "AWS_ACCESS_KEY_ID=test",
+            "--env",
+            "AWS_SECRET_ACCESS_KEY=test",
+        ])
         .args(["--env", "AWS_SESSION_TOKEN=test-session"])
         .current_dir(&example)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(3), "one answer is an error:\n{stdout}\n{stderr}");
+    assert_eq!(
+        run.status.code(),
+        Some(3),
+        "one answer is an error:\n{stdout}\n{stderr}"
+    );
     let answers: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
     assert_eq!(answers.len(), 2, "{stdout}");
     let item: serde_json::Value = serde_json::from_str(answers[0]).unwrap();
-    assert_eq!(item, serde_json::json!({"id": "k1", "name": "first order", "qty": 3}));
+    assert_eq!(
+        item,
+        serde_json::json!({"id": "k1", "name": "first order", "qty": 3})
+    );
     let missing: serde_json::Value = serde_json::from_str(answers[1]).unwrap();
     assert_eq!(missing["errorType"], "ItemNotFound");
     assert_eq!(missing["errorMessage"], "no item missing in orders");

@@ -25,15 +25,7 @@ fn nexts(reqs: &[Recorded]) -> Vec<&Recorded> {
 
 /// Waits until `n` requests matched `pred`.
 fn wait_until(api: &FakeApi, n: usize, pred: impl Fn(&Recorded) -> bool) -> Vec<Recorded> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let reqs = api.requests();
-        if reqs.iter().filter(|r| pred(r)).count() >= n {
-            return reqs;
-        }
-        assert!(Instant::now() < deadline, "timed out: {reqs:#?}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    api.wait_until(|reqs| reqs.iter().filter(|r| pred(r)).count() >= n)
 }
 
 /// Waits until every queued reply has been handed out.

@@ -53,7 +53,7 @@ fn vercel_fun_runs_the_examples() {
     );
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("ok ")).count(),
-        7,
+        9,
         "{stdout}"
     );
 }

@@ -37,18 +37,6 @@ fn shutdown_event(reason: &str) -> Reply {
     .reply()
 }
 
-fn wait_until(api: &FakeApi, pred: impl Fn(&[Recorded]) -> bool) -> Vec<Recorded> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let reqs = api.requests();
-        if pred(&reqs) {
-            return reqs;
-        }
-        assert!(Instant::now() < deadline, "timed out: {reqs:#?}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
 fn registration_sends_the_name_and_events_and_reads_the_answer() {
     let api = FakeApi::routed();
@@ -365,7 +353,7 @@ fn the_telemetry_example_prints_each_report() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let reqs = wait_until(&api, |r| r.iter().any(|r| r.path.ends_with("/event/next")));
+    let reqs = api.wait_until(|r| r.iter().any(|r| r.path.ends_with("/event/next")));
     let sub = reqs
         .iter()
         .find(|r| r.path == "/2022-07-01/telemetry")

@@ -3,21 +3,8 @@
 //! real processes against the routed fake Runtime API.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
 mod support;
-use std::time::{Duration, Instant};
 
 use support::*;
-
-fn wait_until(api: &FakeApi, pred: impl Fn(&[Recorded]) -> bool) -> Vec<Recorded> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let reqs = api.requests();
-        if pred(&reqs) {
-            return reqs;
-        }
-        assert!(Instant::now() < deadline, "timed out: {reqs:#?}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
 
 fn position(reqs: &[Recorded], path_end: &str) -> usize {
     reqs.iter()
@@ -44,7 +31,7 @@ fn the_shutdown_extension_registers_before_the_first_next_and_parks_in_event_nex
         "shutdown",
         &[("HOOK_FILE", hooks.to_str().unwrap())],
     );
-    let reqs = wait_until(&api, |r| {
+    let reqs = api.wait_until(|r| {
         r.iter().any(|r| r.path.ends_with("/extension/event/next"))
             && r.iter().any(|r| r.path.ends_with("/invocation/next"))
     });
@@ -83,7 +70,7 @@ fn sigterm_runs_the_hook_once_and_exits_0() {
         &[("HOOK_FILE", hooks.to_str().unwrap())],
     );
     api.push(event("r1", "served first").reply());
-    wait_until(&api, |r| {
+    api.wait_until(|r| {
         r.iter()
             .filter(|r| r.path.ends_with("/invocation/next"))
             .count()
@@ -106,9 +93,7 @@ fn sigterm_runs_the_hook_once_and_exits_0() {
 fn without_the_hook_nothing_registers_and_sigterm_is_not_caught() {
     let api = FakeApi::routed();
     let child = spawn_fixture("unwind", &api.address(), "echo");
-    wait_until(&api, |r| {
-        r.iter().any(|r| r.path.ends_with("/invocation/next"))
-    });
+    api.wait_until(|r| r.iter().any(|r| r.path.ends_with("/invocation/next")));
     assert!(
         !api.requests()
             .iter()
@@ -143,7 +128,7 @@ fn snapstart_runs_the_hooks_around_restore_next_and_replaces_the_connection() {
     let hooks = scratch_file("snapstart");
     let child = snapstart(&api, "snapstart", &hooks);
     api.push(event("r1", "after the restore").reply());
-    let reqs = wait_until(&api, |r| r.iter().any(|r| r.method == "POST"));
+    let reqs = api.wait_until(|r| r.iter().any(|r| r.method == "POST"));
     let restore = &reqs[position(&reqs, "/runtime/restore/next")];
     assert_eq!(restore.method, "GET");
     assert_eq!(restore.path, "/2018-06-01/runtime/restore/next");
@@ -222,7 +207,7 @@ fn without_snap_start_the_hooks_never_run() {
         ],
     );
     api.push(event("r1", "x").reply());
-    let reqs = wait_until(&api, |r| r.iter().any(|r| r.method == "POST"));
+    let reqs = api.wait_until(|r| r.iter().any(|r| r.method == "POST"));
     assert_eq!(reqs[0].path, "/2018-06-01/runtime/invocation/next");
     assert!(!reqs.iter().any(|r| r.path.contains("/restore/")));
     assert!(!hooks.exists(), "no hook ran");
@@ -242,7 +227,7 @@ fn the_shutdown_extension_replaces_a_connection_that_fails_and_still_gets_sigter
         "shutdown",
         &[("HOOK_FILE", hooks.to_str().unwrap())],
     );
-    let reqs = wait_until(&api, |r| {
+    let reqs = api.wait_until(|r| {
         r.iter()
             .filter(|r| r.path.ends_with("/extension/event/next"))
             .count()

@@ -127,3 +127,13 @@ fn a_slow_next_is_waited_for_without_a_timeout() {
     assert_eq!(reqs[1].body_str(), "worth the wait");
     assert_eq!(api.connections(), 1);
 }
+
+#[test]
+fn a_closed_connection_after_an_informational_head_is_not_a_dead_one() {
+    // A 100 Continue came, then the connection closed: the answer had started, never resent.
+    let api = FakeApi::start();
+    api.push(Reply::Partial(b"HTTP/1.1 100 Continue\r\n\r\n".to_vec()));
+    let err = runtime(&api).step(&mut echo).unwrap_err();
+    assert!(err.message().starts_with("GET /next failed"), "{err}");
+    assert_eq!(api.requests().len(), 1, "not resent");
+}

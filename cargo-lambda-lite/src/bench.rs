@@ -469,11 +469,20 @@ pub fn bench_init(args: &[String]) -> Res<ExitCode> {
         }
     }
     let reference = percentile(&sorted(times[0].clone()), 0.5);
-    println!("| candidate | exec → first GET /next, median µs | p90 µs | ÷ {} |", cands[0].name);
+    println!(
+        "| candidate | exec → first GET /next, median µs | p90 µs | ÷ {} |",
+        cands[0].name
+    );
     println!("|---|--:|--:|--:|");
     for (i, c) in cands.iter().enumerate() {
         let t = sorted(std::mem::take(&mut times[i]));
-        println!("| {} | {:.0} | {:.0} | {:.2} |", c.name, percentile(&t, 0.5), percentile(&t, 0.9), percentile(&t, 0.5) / reference);
+        println!(
+            "| {} | {:.0} | {:.0} | {:.2} |",
+            c.name,
+            percentile(&t, 0.5),
+            percentile(&t, 0.9),
+            percentile(&t, 0.5) / reference
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -492,11 +501,20 @@ pub fn bench_extension(args: &[String]) -> Res<ExitCode> {
             let mut child = spawn(&c.path, &api.address, &c.env, true, None)?;
             let deadline = t0 + WAIT;
             let first = loop {
-                if let Some(t) = api.extensions.lock().unwrap_or_else(|e| e.into_inner()).first_poll.first() {
+                if let Some(t) = api
+                    .extensions
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .first_poll
+                    .first()
+                {
                     break *t;
                 }
                 if let Ok(Some(status)) = child.try_wait() {
-                    return Err(format!("{}: exited before its first event/next: {status}", c.name));
+                    return Err(format!(
+                        "{}: exited before its first event/next: {status}",
+                        c.name
+                    ));
                 }
                 if Instant::now() > deadline {
                     return Err(format!("{}: no event/next in 30 s", c.name));
@@ -512,12 +530,20 @@ pub fn bench_extension(args: &[String]) -> Res<ExitCode> {
             }
         }
     }
-    println!("| extension | start-up median µs (exec → first event/next) | p90 µs | RSS then KiB |");
+    println!(
+        "| extension | start-up median µs (exec → first event/next) | p90 µs | RSS then KiB |"
+    );
     println!("|---|--:|--:|--:|");
     for (i, c) in cands.iter().enumerate() {
         let t = sorted(std::mem::take(&mut times[i]));
         let r = sorted(std::mem::take(&mut rss[i]));
-        println!("| {} | {:.0} | {:.0} | {} |", c.name, percentile(&t, 0.5), percentile(&t, 0.9), percentile(&r, 0.5));
+        println!(
+            "| {} | {:.0} | {:.0} | {} |",
+            c.name,
+            percentile(&t, 0.5),
+            percentile(&t, 0.9),
+            percentile(&r, 0.5)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -305,7 +305,8 @@ pub fn build(options: &Options) -> Result<Vec<Artifact>, String> {
         // Dependencies with C inside (ring, aws-lc-sys: the AWS SDK's TLS) need a C compiler
         // for musl: musl-gcc, when there is one and none was chosen.
         let cc_var = format!("CC_{}", options.arch.target().replace('-', "_"));
-        if options.arch == Arch::X86_64 && std::env::var_os(&cc_var).is_none() && which("musl-gcc") {
+        if options.arch == Arch::X86_64 && std::env::var_os(&cc_var).is_none() && which("musl-gcc")
+        {
             cargo.env(&cc_var, "musl-gcc");
         }
         let status = cargo.status().map_err(|e| fail("cargo", e))?;

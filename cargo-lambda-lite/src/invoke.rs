@@ -261,8 +261,7 @@ impl Run<'_> {
                 let _ = p.child.kill();
                 let _ = p.child.wait();
                 println!(
-                    "{} {id} Task timed out after {:.2} seconds",
-                    iso_now(),
+                    "{id} Task timed out after {:.2} seconds",
                     self.spec.timeout.as_secs_f64()
                 );
                 eprintln!(
@@ -489,27 +488,6 @@ fn base64_decode(text: &str) -> Vec<u8> {
         out.extend_from_slice(&bytes[1..group.len()]);
     }
     out
-}
-
-fn iso_now() -> String {
-    let ms = local::epoch_ms() as u64;
-    let (secs, millis) = (ms / 1000, ms % 1000);
-    let (days, sod) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    )
 }
 
 /// Runs every event; exit status 0 when all were answered, 3 when the function answered

@@ -53,4 +53,23 @@ try {
 } finally {
   await fixture.destroy();
 }
+// A streamed answer (chunked POST, Response-Mode: streaming): fun reads it whole and returns it
+// buffered; a failed stream's error trailers are ignored, so the caller sees the partial body
+// as a success.
+const stream = await createFunction({
+  Code: { Directory: fixtureDir },
+  Handler: 'bootstrap',
+  Runtime: 'provided',
+  Environment: { Variables: { FIXTURE_MODE: 'stream' } },
+});
+try {
+  const whole = await invoke(stream, 'abcdef');
+  check(whole.FunctionError === undefined && String(whole.Payload) === 'abcdef', 'a streamed answer comes back whole (buffered)',
+    `${whole.FunctionError} ${String(whole.Payload)}`);
+  const cut = await invoke(stream, 'panic');
+  check(cut.FunctionError === undefined && String(cut.Payload) === 'partial',
+    "a failed stream comes back as its partial body, no error (fun ignores the trailers)", `${cut.FunctionError} ${String(cut.Payload)}`);
+} finally {
+  await stream.destroy();
+}
 process.exit(failed ? 1 : 0);

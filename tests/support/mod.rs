@@ -329,6 +329,19 @@ impl FakeApi {
         }
     }
 
+    /// Waits until the requests recorded so far satisfy `pred`; returns them.
+    pub fn wait_until(&self, pred: impl Fn(&[Recorded]) -> bool) -> Vec<Recorded> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let reqs = self.requests();
+            if pred(&reqs) {
+                return reqs;
+            }
+            assert!(Instant::now() < deadline, "timed out: {reqs:#?}");
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Waits until the server has closed `n` connections itself.
     pub fn wait_for_closes(&self, n: usize) {
         let deadline = Instant::now() + WAIT;
@@ -541,6 +554,21 @@ impl RequestHead {
         self.header("content-length")
             .map_or(0, |v| v.trim().parse().expect("content-length"))
     }
+    fn recorded(
+        self,
+        (body, chunks, trailers): (Vec<u8>, Vec<usize>, Vec<(String, String)>),
+        connection: usize,
+    ) -> Recorded {
+        Recorded {
+            method: self.method,
+            path: self.path,
+            headers: self.headers,
+            body,
+            chunks,
+            trailers,
+            connection,
+        }
+    }
 }
 
 /// Takes one request head off the front of `buf`, or `None` while it is incomplete.
@@ -627,15 +655,7 @@ pub fn take_request(buf: &mut Vec<u8>, connection: usize) -> Option<Recorded> {
     };
     let head_len = buf.len() - peek.len();
     buf.drain(..head_len + used);
-    Some(Recorded {
-        method: head.method,
-        path: head.path,
-        headers: head.headers,
-        body,
-        chunks,
-        trailers,
-        connection,
-    })
+    Some(head.recorded((body, chunks, trailers), connection))
 }
 
 /// Reads once more into `buf`; `false` at EOF, on an error, or when the server stops.
@@ -744,15 +764,7 @@ fn read_body(
         }
         body = buf.drain(..want).collect();
     }
-    Some(Recorded {
-        method: head.method,
-        path: head.path,
-        headers: head.headers,
-        body,
-        chunks,
-        trailers,
-        connection,
-    })
+    Some(head.recorded((body, chunks, trailers), connection))
 }
 
 /// A `Runtime` pointed at `api`, with an explicit configuration.
