@@ -119,6 +119,7 @@ p = sys.argv[1]
 s = open(p).read()
 s = s.replace('httparse = { version = "1.10", default-features = false }', 'httparse = "1.10"')
 s = re.sub(r'(?m)^members = \[.*\]\n', '', s)
+s = re.sub(r'(?ms)^\[\[test\]\]\n.*?\n\n', '', s)
 open(p, "w").write(s)
 PY
 build lever-httparse-std "$lever_dir/Cargo.toml" example echo "lever: httparse default features (SIMD + CPU detection)" $musl
@@ -163,7 +164,7 @@ shutdown_bench=$("$tool" bench-init --spawns "$spawns" --candidate "lite-echo-ab
   --candidate "lite-shutdown-echo=$(b lite-shutdown-echo)")
 
 step "measuring streams ($stream_mib MiB in 64 KiB writes, and small streams)…"
-stream_bench=$("$tool" bench-stream --mib "$stream_mib" --runs 5 --small 200 \
+stream_bench=$("$tool" bench-stream --mib "$stream_mib" --runs 9 --small 200 \
   --candidate "lite-stream-bench=$(b lite-stream-bench)" --candidate "official-stream=$(b official-stream)" \
   --candidate "lite-stream-bench (default release)=$(b lite-stream-bench-release)" \
   --candidate "official-stream (default release)=$(b official-stream-release)")
@@ -252,7 +253,7 @@ fi
   echo
   echo "## Streaming"
   echo
-  echo "A ${stream_mib} MiB stream in 64 KiB writes after an HTTP prelude through the local Runtime API (5 runs each), and 200"
+  echo "A ${stream_mib} MiB stream in 64 KiB writes after an HTTP prelude through the local Runtime API (9 runs each), and 200"
   echo "small streams (the prelude and one short write): time from the event sent to the first byte of the body after the"
   echo "prelude's eight NULs, and how many took over 20 ms (a delayed-ACK stall). Interleaved. Compare the small streams'"
   echo "first byte with the warm cycles above. lambda-lite: size-report/lite-bench \`stream-bench\`; official:"

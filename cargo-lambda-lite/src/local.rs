@@ -64,6 +64,14 @@ impl Request {
     pub fn accept(&self) {
         self.respond(accepted());
     }
+    /// A chunked request's head completed into a whole request: its body and the sender of
+    /// its [`Msg::End`].
+    pub fn completed(mut self, body: Vec<u8>, reply: Sender<Vec<u8>>) -> Request {
+        self.body = body;
+        self.streamed = false;
+        self.reply = Some(reply);
+        self
+    }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

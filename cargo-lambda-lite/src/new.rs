@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 /// The dependency line on lambda-lite: a path to the checkout this tool was built from, when
-/// it was (before lambda-lite is on crates.io that is the way in), else the registry version.
+/// it was (before lambda-lite is on crates.io that is the way in), the git repository when the
+/// tool was installed with `cargo install --git`, else the registry version.
 fn dependency(path: Option<&Path>) -> String {
     let from_checkout = || {
         let here = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -13,6 +14,12 @@ fn dependency(path: Option<&Path>) -> String {
         manifest.contains("name = \"lambda-lite\"").then_some(here)
     };
     match path.map(Path::to_path_buf).or_else(from_checkout) {
+        Some(dir) if path.is_none() && dir.components().any(|c| c.as_os_str() == "checkouts") => {
+            format!(
+                "lambda-lite = {{ git = {:?}, features = [\"json\"] }}",
+                env!("CARGO_PKG_REPOSITORY")
+            )
+        }
         Some(dir) => format!(
             "lambda-lite = {{ path = {:?}, features = [\"json\"] }}",
             dir.canonicalize().unwrap_or(dir).display().to_string()
