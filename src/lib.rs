@@ -24,6 +24,8 @@ pub mod snapstart;
 #[cfg(feature = "extension")]
 mod telemetry;
 mod worker;
+// The entry points, a bootstrap's whole `main`: on top of all of the above.
+mod run;
 // Around the loop.
 #[cfg(feature = "json")]
 pub mod json;
@@ -40,10 +42,10 @@ pub mod fuzz;
 pub use context::{ClientApplication, ClientContext, CognitoIdentity};
 pub use context::{Config, Context, OwnedContext};
 pub use error::{Error, Result};
-pub use runtime::{
-    Fatal, Handler, Runtime, StreamHandler, run, run_concurrent, run_concurrent_streaming,
-    run_concurrent_streaming_with_init, run_concurrent_with_init, run_streaming,
-    run_streaming_with_init, run_with_init,
+pub use run::{
+    run, run_concurrent, run_concurrent_streaming, run_concurrent_streaming_with_init,
+    run_concurrent_with_init, run_streaming, run_streaming_with_init, run_with_init,
 };
+pub use runtime::{Fatal, Handler, Runtime, StreamHandler};
 pub use shutdown::spawn_graceful_shutdown_handler;
 pub use stream::ResponseStream;

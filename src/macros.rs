@@ -21,7 +21,7 @@
 /// With the `json` feature, `lambda_main!(json handler)` and
 /// `lambda_main!(json init = setup, handler = handle)` take typed handlers,
 /// `fn(Event, &Context) -> Result<Response, Error>` (`Event: Deserialize`, which may borrow
-/// from the event buffer; `Response: Serialize`); see [`json`](crate::json).
+/// from the event buffer; `Response: Serialize`); see the `lambda_lite::json` module.
 /// `lambda_main!(json stream handler)` and `lambda_main!(json stream init = setup, handler =
 /// handle)` take a typed event and stream their output:
 /// `fn(Event, &Context, &mut ResponseStream) -> Result<(), Error>`.

@@ -235,12 +235,7 @@ mod abort {
             if r.lifecycle == Some(false) {
                 request::init_error(&mut out, &endpoint, &error.header_type(), json.len());
             } else if r.lifecycle == Some(true) {
-                request::restore_error(
-                    &mut out,
-                    &endpoint,
-                    crate::snapstart::RESTORE_ERROR,
-                    json.len(),
-                );
+                request::restore_error(&mut out, &endpoint, json.len());
             } else {
                 let inv = Invocation {
                     request_id: &r.request_id,

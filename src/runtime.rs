@@ -1,7 +1,6 @@
 //! The invocation loop: `GET /next` → handler → `POST /response` (buffered or streamed) or
-//! `/error`, the init-error path, and the entry points [`run`], [`run_with_init`],
-//! [`run_streaming`] and [`run_streaming_with_init`]. What each status means is
-//! `proto::policy`'s to say; this module only carries it out.
+//! `/error`, the init-error and restore paths. The entry points built on it are in `run.rs`.
+//! What each status means is `proto::policy`'s to say; this module only carries it out.
 
 use crate::conn::{Connection, ExchangeError, Response};
 use crate::context::{Config, Context, NEXT_HEADERS};
@@ -26,7 +25,7 @@ pub type StreamHandler<'h> =
     dyn FnMut(&[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()> + 'h;
 
 /// Why the runtime must stop: the protocol leaves nothing else to do (a 5xx, a refused
-/// `/next`, a Runtime API that cannot be reached). [`run`] prints it and exits with status 1.
+/// `/next`, a Runtime API that cannot be reached). [`run`](crate::run) prints it and exits with status 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fatal {
     message: String,
@@ -66,7 +65,7 @@ impl std::error::Error for Fatal {}
 /// A client of the Runtime API that serves one invocation per [`Runtime::step`] (or
 /// [`Runtime::step_streaming`]).
 ///
-/// [`run`] is `Runtime::from_env` plus `step` in a loop; use `Runtime` directly to drive the
+/// [`run`](crate::run) is `Runtime::from_env` plus `step` in a loop; use `Runtime` directly to drive the
 /// loop yourself (tests, a custom `main`). A `Runtime` owns its connection, so a program can
 /// make one per thread. A `Runtime` never changes the process environment unless it was
 /// made the process's only one with [`Runtime::claim_trace_env`].
@@ -133,7 +132,7 @@ impl Runtime {
     ///
     /// Changing the environment races with any other thread reading it, so this succeeds only
     /// if this is the process's only `Runtime`, and from then on no other `Runtime` can be
-    /// created. [`run`] and the other sequential entry points call it; concurrent workers
+    /// created. [`run`](crate::run) and the other sequential entry points call it; concurrent workers
     /// never do (their trace ids are in [`Context::xray_trace_id`]). Returns whether the claim
     /// succeeded.
     pub fn claim_trace_env(&mut self) -> bool {
@@ -339,12 +338,7 @@ impl Runtime {
     /// SnapStart: posts `error` (an after-restore hook's) to `/restore/error`.
     pub(crate) fn send_restore_error(&mut self, error: &Error) -> Result<(), Fatal> {
         write_error_json(&mut self.scratch, error.error_type(), error.message());
-        request::restore_error(
-            &mut self.head,
-            self.conn.endpoint(),
-            crate::snapstart::RESTORE_ERROR,
-            self.scratch.len(),
-        );
+        request::restore_error(&mut self.head, self.conn.endpoint(), self.scratch.len());
         let answer = self.conn.exchange(&self.head, &self.scratch, &[]);
         judge(
             "POST /restore/error",
@@ -533,178 +527,4 @@ fn diagnose(level: Level, parts: &[&str]) {
 pub(crate) fn exit_fatal(fatal: &Fatal) -> ! {
     diagnose(Level::Fatal, &[fatal.message()]);
     std::process::exit(1)
-}
-
-/// The process's only runtime, from the environment, owning the trace variable.
-fn sole_runtime() -> Runtime {
-    log::install_bridges();
-    let mut runtime = Runtime::from_env().unwrap_or_else(|f| exit_fatal(&f));
-    runtime.claim_trace_env();
-    runtime
-}
-
-fn serve(mut runtime: Runtime, handler: &mut Handler<'_>) -> ! {
-    crate::snapstart::before_first_next(&mut runtime);
-    loop {
-        if let Err(fatal) = runtime.step(handler) {
-            exit_fatal(&fatal);
-        }
-    }
-}
-
-fn serve_streaming(mut runtime: Runtime, handler: &mut StreamHandler<'_>) -> ! {
-    crate::snapstart::before_first_next(&mut runtime);
-    loop {
-        if let Err(fatal) = runtime.step_streaming(handler) {
-            exit_fatal(&fatal);
-        }
-    }
-}
-
-/// Runs `handler` for every event, forever: the whole of a `bootstrap`'s `main`.
-///
-/// Exits with status 1 (after one line on stderr) when `AWS_LAMBDA_RUNTIME_API` is missing or
-/// malformed, or when the Runtime API leaves nothing else to do (a 5xx, a refused `/next`, an
-/// unreachable API). A handler error or panic is posted to `/error` and the loop goes on.
-///
-/// ```no_run
-/// lambda_lite::run(|event, _ctx| Ok(event.to_ascii_uppercase()));
-/// ```
-pub fn run<F>(mut handler: F) -> !
-where
-    F: FnMut(&[u8], &Context<'_>) -> Result<Vec<u8>>,
-{
-    serve(sole_runtime(), &mut handler)
-}
-
-/// Runs `init` once, before the first `GET /next`, then `handler` with its state for every event.
-///
-/// If `init` returns an error or panics, the error is posted to `/init/error` and the
-/// process exits with status 1, as the Runtime API asks.
-///
-/// ```no_run
-/// use lambda_lite::{Context, Error};
-///
-/// struct Greeter { greeting: String }
-///
-/// fn setup() -> Result<Greeter, Error> {
-///     Ok(Greeter { greeting: std::env::var("GREETING").unwrap_or_else(|_| "hello".into()) })
-/// }
-///
-/// fn handle(state: &mut Greeter, event: &[u8], _ctx: &Context) -> Result<Vec<u8>, Error> {
-///     Ok([state.greeting.as_bytes(), b" ", event].concat())
-/// }
-///
-/// lambda_lite::run_with_init(setup, handle);
-/// ```
-pub fn run_with_init<S, I, F>(init: I, mut handler: F) -> !
-where
-    I: FnOnce() -> Result<S>,
-    F: FnMut(&mut S, &[u8], &Context<'_>) -> Result<Vec<u8>>,
-{
-    let mut runtime = sole_runtime();
-    let mut state = runtime.init_or_exit(init);
-    serve(runtime, &mut |event, ctx| handler(&mut state, event, ctx))
-}
-
-/// Runs a streaming `handler` for every event, forever (see [`run`] and
-/// [`Runtime::step_streaming`]).
-///
-/// ```no_run
-/// use std::io::Write;
-///
-/// lambda_lite::run_streaming(|_event, _ctx, stream| {
-///     for i in 0..3 {
-///         writeln!(stream, "line {i}")?; // one HTTP chunk each, sent at once
-///     }
-///     Ok(())
-/// });
-/// ```
-pub fn run_streaming<F>(mut handler: F) -> !
-where
-    F: FnMut(&[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()>,
-{
-    serve_streaming(sole_runtime(), &mut handler)
-}
-
-/// Runs `init` once, then a streaming `handler` with its state for every event (see
-/// [`run_with_init`] and [`run_streaming`]).
-pub fn run_streaming_with_init<S, I, F>(init: I, mut handler: F) -> !
-where
-    I: FnOnce() -> Result<S>,
-    F: FnMut(&mut S, &[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()>,
-{
-    let mut runtime = sole_runtime();
-    let mut state = runtime.init_or_exit(init);
-    serve_streaming(runtime, &mut |event, ctx, stream| {
-        handler(&mut state, event, ctx, stream)
-    })
-}
-
-/// Runs `handler` for every event, on `AWS_LAMBDA_MAX_CONCURRENCY` workers at once under
-/// Lambda Managed Instances (see [`run`] otherwise, which this is when the variable is unset
-/// or 1). The handler is shared by every worker, so it is `Fn + Sync`: state it needs goes in
-/// an `init` ([`run_concurrent_with_init`]) or behind a lock.
-///
-/// ```no_run
-/// use std::sync::atomic::{AtomicU64, Ordering};
-///
-/// static SERVED: AtomicU64 = AtomicU64::new(0);
-///
-/// lambda_lite::run_concurrent(|event, ctx| {
-///     let n = SERVED.fetch_add(1, Ordering::Relaxed);
-///     // ctx.xray_trace_id, never _X_AMZN_TRACE_ID: that one variable cannot belong to N
-///     // invocations at once.
-///     Ok(format!("{n} {} {} bytes", ctx.request_id, event.len()).into_bytes())
-/// });
-/// ```
-pub fn run_concurrent<F>(handler: F) -> !
-where
-    F: Fn(&[u8], &Context<'_>) -> Result<Vec<u8>> + Sync,
-{
-    let workers = crate::worker::max_concurrency();
-    let runtime = crate::worker::first_runtime(workers);
-    crate::worker::serve(runtime, workers, crate::worker::Shared::Buffered(&handler))
-}
-
-/// Runs `init` once, then `handler` with a shared reference to its state on every worker (see
-/// [`run_concurrent`] and [`run_with_init`]). The state is `Sync`: every worker reads it at
-/// once.
-pub fn run_concurrent_with_init<S, I, F>(init: I, handler: F) -> !
-where
-    S: Sync,
-    I: FnOnce() -> Result<S>,
-    F: Fn(&S, &[u8], &Context<'_>) -> Result<Vec<u8>> + Sync,
-{
-    let workers = crate::worker::max_concurrency();
-    let mut runtime = crate::worker::first_runtime(workers);
-    let state = runtime.init_or_exit(init);
-    let handler = |event: &[u8], ctx: &Context<'_>| handler(&state, event, ctx);
-    crate::worker::serve(runtime, workers, crate::worker::Shared::Buffered(&handler))
-}
-
-/// [`run_concurrent`] with a streaming handler (see [`run_streaming`]).
-pub fn run_concurrent_streaming<F>(handler: F) -> !
-where
-    F: Fn(&[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()> + Sync,
-{
-    let workers = crate::worker::max_concurrency();
-    let runtime = crate::worker::first_runtime(workers);
-    crate::worker::serve(runtime, workers, crate::worker::Shared::Streaming(&handler))
-}
-
-/// [`run_concurrent_with_init`] with a streaming handler.
-pub fn run_concurrent_streaming_with_init<S, I, F>(init: I, handler: F) -> !
-where
-    S: Sync,
-    I: FnOnce() -> Result<S>,
-    F: Fn(&S, &[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()> + Sync,
-{
-    let workers = crate::worker::max_concurrency();
-    let mut runtime = crate::worker::first_runtime(workers);
-    let state = runtime.init_or_exit(init);
-    let handler = |event: &[u8], ctx: &Context<'_>, stream: &mut ResponseStream<'_>| {
-        handler(&state, event, ctx, stream)
-    };
-    crate::worker::serve(runtime, workers, crate::worker::Shared::Streaming(&handler))
 }

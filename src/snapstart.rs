@@ -22,9 +22,6 @@ use crate::Result;
 use crate::panic::Phase;
 use crate::runtime::{self, Runtime};
 
-/// The `Lambda-Runtime-Function-Error-Type` of a failed after-restore hook.
-pub(crate) const RESTORE_ERROR: &str = "Runtime.AfterRestoreError";
-
 type Hook = Box<dyn FnOnce() -> Result<()> + Send>;
 
 struct Hooks {

@@ -95,12 +95,13 @@ pub(crate) fn restore_next(out: &mut Vec<u8>, endpoint: &Endpoint) {
     end(out, Body::None);
 }
 
-/// `POST /2018-06-01/runtime/restore/error` with an error JSON of `len` bytes.
-pub(crate) fn restore_error(out: &mut Vec<u8>, endpoint: &Endpoint, error_type: &str, len: usize) {
+/// `POST /2018-06-01/runtime/restore/error` with an error JSON of `len` bytes, typed
+/// `Runtime.AfterRestoreError` (the one type the Runtime API names for it).
+pub(crate) fn restore_error(out: &mut Vec<u8>, endpoint: &Endpoint, len: usize) {
     start(out, "POST", endpoint, RUNTIME);
     out.extend_from_slice(b"restore/error");
     end_line(out, endpoint);
-    error_fields(out, error_type, len);
+    error_fields(out, "Runtime.AfterRestoreError", len);
 }
 
 /// `POST /2020-01-01/extension/register` as `name`, with a JSON body of `len` bytes
@@ -350,7 +351,7 @@ mod tests {
                 format!("GET /.rt/2018-06-01/runtime/restore/next HTTP/1.1\r\n{host}{UA}\r\n"),
             ),
             (
-                text(|o| restore_error(o, ep, "Runtime.AfterRestoreError", 2)),
+                text(|o| restore_error(o, ep, 2)),
                 format!(
                     "POST /.rt/2018-06-01/runtime/restore/error HTTP/1.1\r\n{host}{UA}\
                      lambda-runtime-function-error-type: Runtime.AfterRestoreError\r\ncontent-type: application/json\r\n\
