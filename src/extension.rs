@@ -438,18 +438,9 @@ mod public {
         crate::panic::install();
         match crate::panic::catch(|| init(&mut extension)) {
             Ok(mut state) => serve(extension, &mut |event| handler(&mut state, event)),
-            Err(error) => {
-                runtime::warn(&[
-                    "extension init failed: ",
-                    error.error_type(),
-                    ": ",
-                    error.message(),
-                ]);
-                if let Err(fatal) = extension.init_error(&error) {
-                    runtime::warn(&[fatal.message()]);
-                }
-                std::process::exit(1)
-            }
+            Err(error) => runtime::fail_and_exit("extension init", &error, &mut || {
+                extension.init_error(&error)
+            }),
         }
     }
 
@@ -461,16 +452,7 @@ mod public {
                 .unwrap_or_else(|f| runtime::exit_fatal(&f));
             let last = matches!(event, Event::Shutdown(_));
             if let Err(error) = crate::panic::catch(|| handler(event)) {
-                runtime::warn(&[
-                    "extension failed: ",
-                    error.error_type(),
-                    ": ",
-                    error.message(),
-                ]);
-                if let Err(fatal) = extension.exit_error(&error) {
-                    runtime::warn(&[fatal.message()]);
-                }
-                std::process::exit(1);
+                runtime::fail_and_exit("extension", &error, &mut || extension.exit_error(&error));
             }
             if last {
                 std::process::exit(0);

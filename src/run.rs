@@ -7,11 +7,14 @@ use crate::runtime::{Handler, Runtime, StreamHandler, exit_fatal};
 use crate::stream::ResponseStream;
 use crate::{Result, log, snapstart, worker};
 
-/// The process's only runtime, from the environment, owning the trace variable.
-fn sole_runtime() -> Runtime {
+/// The process's runtime (the first worker's, under workers), from the environment, with the
+/// log bridges installed; with `sole` (one loop, no workers) it also owns the trace variable.
+fn process_runtime(sole: bool) -> Runtime {
     log::install_bridges();
     let mut runtime = Runtime::from_env().unwrap_or_else(|f| exit_fatal(&f));
-    runtime.claim_trace_env();
+    if sole {
+        runtime.claim_trace_env();
+    }
     runtime
 }
 
@@ -46,7 +49,7 @@ pub fn run<F>(mut handler: F) -> !
 where
     F: FnMut(&[u8], &Context<'_>) -> Result<Vec<u8>>,
 {
-    serve(sole_runtime(), &mut handler)
+    serve(process_runtime(true), &mut handler)
 }
 
 /// Runs `init` once, before the first `GET /next`, then `handler` with its state for every event.
@@ -74,7 +77,7 @@ where
     I: FnOnce() -> Result<S>,
     F: FnMut(&mut S, &[u8], &Context<'_>) -> Result<Vec<u8>>,
 {
-    let mut runtime = sole_runtime();
+    let mut runtime = process_runtime(true);
     let mut state = runtime.init_or_exit(init);
     serve(runtime, &mut |event, ctx| handler(&mut state, event, ctx))
 }
@@ -96,7 +99,7 @@ pub fn run_streaming<F>(mut handler: F) -> !
 where
     F: FnMut(&[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()>,
 {
-    serve_streaming(sole_runtime(), &mut handler)
+    serve_streaming(process_runtime(true), &mut handler)
 }
 
 /// Runs `init` once, then a streaming `handler` with its state for every event (see
@@ -106,7 +109,7 @@ where
     I: FnOnce() -> Result<S>,
     F: FnMut(&mut S, &[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()>,
 {
-    let mut runtime = sole_runtime();
+    let mut runtime = process_runtime(true);
     let mut state = runtime.init_or_exit(init);
     serve_streaming(runtime, &mut |event, ctx, stream| {
         handler(&mut state, event, ctx, stream)
@@ -135,7 +138,7 @@ where
     F: Fn(&[u8], &Context<'_>) -> Result<Vec<u8>> + Sync,
 {
     let workers = worker::max_concurrency();
-    let runtime = worker::first_runtime(workers);
+    let runtime = process_runtime(workers <= 1);
     worker::serve(runtime, workers, worker::Shared::Buffered(&handler))
 }
 
@@ -149,7 +152,7 @@ where
     F: Fn(&S, &[u8], &Context<'_>) -> Result<Vec<u8>> + Sync,
 {
     let workers = worker::max_concurrency();
-    let mut runtime = worker::first_runtime(workers);
+    let mut runtime = process_runtime(workers <= 1);
     let state = runtime.init_or_exit(init);
     let handler = |event: &[u8], ctx: &Context<'_>| handler(&state, event, ctx);
     worker::serve(runtime, workers, worker::Shared::Buffered(&handler))
@@ -161,7 +164,7 @@ where
     F: Fn(&[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()> + Sync,
 {
     let workers = worker::max_concurrency();
-    let runtime = worker::first_runtime(workers);
+    let runtime = process_runtime(workers <= 1);
     worker::serve(runtime, workers, worker::Shared::Streaming(&handler))
 }
 
@@ -173,7 +176,7 @@ where
     F: Fn(&S, &[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()> + Sync,
 {
     let workers = worker::max_concurrency();
-    let mut runtime = worker::first_runtime(workers);
+    let mut runtime = process_runtime(workers <= 1);
     let state = runtime.init_or_exit(init);
     let handler = |event: &[u8], ctx: &Context<'_>, stream: &mut ResponseStream<'_>| {
         handler(&state, event, ctx, stream)

@@ -313,11 +313,7 @@ impl Runtime {
     /// Posts `error` to `/init/error` and exits with 1.
     #[cold]
     pub(crate) fn fail_init(&mut self, error: &Error) -> ! {
-        warn(&["init failed: ", error.error_type(), ": ", error.message()]);
-        if let Err(fatal) = self.send_init_error(error) {
-            warn(&[fatal.message()]);
-        }
-        std::process::exit(1)
+        fail_and_exit("init", error, &mut || self.send_init_error(error))
     }
 
     /// SnapStart: `GET /restore/next`, which Lambda answers once the snapshot has been
@@ -521,6 +517,22 @@ fn diagnose(level: Level, parts: &[&str]) {
         message.push_str(part);
     }
     log::log(level, &message);
+}
+
+/// The end of every lifecycle failure (init, an after-restore hook, an extension's init or
+/// event handler): says on stderr that `what` failed with `error`, has `post` report it to
+/// the API (saying so if that fails too), and exits with status 1.
+#[cold]
+pub(crate) fn fail_and_exit(
+    what: &str,
+    error: &Error,
+    post: &mut dyn FnMut() -> Result<(), Fatal>,
+) -> ! {
+    warn(&[what, " failed: ", error.error_type(), ": ", error.message()]);
+    if let Err(fatal) = post() {
+        warn(&[fatal.message()]);
+    }
+    std::process::exit(1)
 }
 
 #[cold]

@@ -96,16 +96,9 @@ fn run_hooks(runtime: &mut Runtime) {
     }
     for hook in after {
         if let Err(error) = runtime.run_user(Phase::Restore, hook) {
-            runtime::warn(&[
-                "an after-restore hook failed: ",
-                error.error_type(),
-                ": ",
-                error.message(),
-            ]);
-            if let Err(fatal) = runtime.send_restore_error(&error) {
-                runtime::warn(&[fatal.message()]);
-            }
-            std::process::exit(1);
+            runtime::fail_and_exit("an after-restore hook", &error, &mut || {
+                runtime.send_restore_error(&error)
+            });
         }
     }
 }

@@ -51,17 +51,6 @@ pub(crate) fn max_concurrency() -> usize {
         .unwrap_or(1)
 }
 
-/// The first worker's runtime, from the environment: the process's only runtime (owning the
-/// trace variable) when there is one worker.
-pub(crate) fn first_runtime(workers: usize) -> Runtime {
-    crate::log::install_bridges();
-    let mut runtime = Runtime::from_env().unwrap_or_else(|f| runtime::exit_fatal(&f));
-    if workers <= 1 {
-        runtime.claim_trace_env();
-    }
-    runtime
-}
-
 /// Serves `handler` with `workers` workers (see the module documentation), `first` being the
 /// main thread's runtime. Never returns.
 pub(crate) fn serve(mut first: Runtime, workers: usize, handler: Shared<'_>) -> ! {
