@@ -113,6 +113,8 @@ fn a_new_crate_outside_the_repository_builds_and_invokes_with_env() {
             "--env",
             "GREETING=Hi",
         ])
+        // A user's crate has its own target directory (the paths below assume it).
+        .env_remove("CARGO_TARGET_DIR")
         .current_dir(&krate)
         .output()
         .unwrap();
