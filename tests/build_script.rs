@@ -55,6 +55,8 @@ fn user_crate_builds_to_a_deterministic_zip_and_invokes_locally() {
             .arg("--manifest-path")
             .arg(krate.join("Cargo.toml"))
             .args(["--invoke", r#"{"quiet":"please"}"#])
+            // A user's crate has its own target directory (the paths below assume it).
+            .env_remove("CARGO_TARGET_DIR")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
