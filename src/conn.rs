@@ -202,15 +202,11 @@ impl Connection {
         }
         // The kept connection was dead: once more, on a new one.
         self.send(head, body).map_err(ExchangeError::Io)?;
-        match self.try_receive(wanted) {
-            Ok(response) => Ok(response),
-            Err(ReadError::Started(e)) => Err(e),
-            Err(ReadError::BeforeFirstByte(e)) => Err(ExchangeError::Io(e)),
-        }
+        self.receive(wanted)
     }
 
-    /// Reads the answer to a request already written through [`Connection::split`]'s link
-    /// (a streamed response). Nothing is resent: the body is gone.
+    /// Reads the answer to a request already written (a streamed response through
+    /// [`Connection::split`]'s link, or a resent request). Nothing is resent.
     pub(crate) fn receive(
         &mut self,
         wanted: &'static [&'static str],

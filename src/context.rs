@@ -254,14 +254,6 @@ pub struct CognitoIdentity {
 }
 
 #[cfg(feature = "json")]
-fn json_text(v: &serde_json::Value, key: &str) -> String {
-    v.get(key)
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-#[cfg(feature = "json")]
 fn json_map(v: Option<&serde_json::Value>) -> std::collections::HashMap<String, String> {
     v.and_then(serde_json::Value::as_object)
         .map(|o| {
@@ -285,11 +277,11 @@ impl ClientContext {
         let client = json.get("client").cloned().unwrap_or_default();
         Some(ClientContext {
             client: ClientApplication {
-                installation_id: json_text(&client, "installation_id"),
-                app_title: json_text(&client, "app_title"),
-                app_version_name: json_text(&client, "app_version_name"),
-                app_version_code: json_text(&client, "app_version_code"),
-                app_package_name: json_text(&client, "app_package_name"),
+                installation_id: crate::json::text_of(&client, "installation_id"),
+                app_title: crate::json::text_of(&client, "app_title"),
+                app_version_name: crate::json::text_of(&client, "app_version_name"),
+                app_version_code: crate::json::text_of(&client, "app_version_code"),
+                app_package_name: crate::json::text_of(&client, "app_package_name"),
             },
             custom: json_map(json.get("custom")),
             environment: json_map(json.get("env").or_else(|| json.get("environment"))),
@@ -303,8 +295,8 @@ impl CognitoIdentity {
         let json: serde_json::Value = serde_json::from_str(raw).ok()?;
         json.as_object()?;
         Some(CognitoIdentity {
-            identity_id: json_text(&json, "cognitoIdentityId"),
-            identity_pool_id: json_text(&json, "cognitoIdentityPoolId"),
+            identity_id: crate::json::text_of(&json, "cognitoIdentityId"),
+            identity_pool_id: crate::json::text_of(&json, "cognitoIdentityPoolId"),
         })
     }
 }

@@ -146,7 +146,6 @@ mod public {
 
     use super::Client;
     use crate::conn::{Connection, Response};
-    use crate::error::write_error_json;
     use crate::proto::Span;
     use crate::proto::policy::Call;
     use crate::proto::request::{self, ExtensionFailure};
@@ -186,21 +185,22 @@ mod public {
             which: ExtensionFailure,
             error: &Error,
         ) -> Result<(), Fatal> {
-            write_error_json(&mut self.body, error.error_type(), error.message());
-            request::extension_error(
-                &mut self.head,
-                self.conn.endpoint(),
-                &self.id,
-                which,
-                &error.extension_header_type(),
-                self.body.len(),
-            );
-            let answer = self.conn.exchange(&self.head, &self.body, &[]);
             let what = match which {
                 ExtensionFailure::Init => "POST /extension/init/error",
                 ExtensionFailure::Exit => "POST /extension/exit/error",
             };
-            judge(what, Call::Lifecycle, &answer, self.conn.inbox())
+            let header_type = error.extension_header_type();
+            let id = &self.id;
+            runtime::post_lifecycle_error(
+                &mut self.conn,
+                &mut self.head,
+                &mut self.body,
+                what,
+                error,
+                &|head, endpoint, len| {
+                    request::extension_error(head, endpoint, id, which, &header_type, len)
+                },
+            )
         }
         /// The connection, the head buffer and the identifier, borrowed apart (a call this
         /// module does not make itself: the telemetry subscription).
@@ -370,12 +370,7 @@ mod public {
     fn parse_event(body: &[u8]) -> Result<Event, Fatal> {
         let json: Value = serde_json::from_slice(body)
             .map_err(|e| Fatal::new(&["the extension event is not JSON: ", &e.to_string()]))?;
-        let text = |key: &str| {
-            json.get(key)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let text = |key: &str| crate::json::text_of(&json, key);
         let deadline_ms = json.get("deadlineMs").and_then(Value::as_u64).unwrap_or(0);
         match json.get("eventType").and_then(Value::as_str) {
             Some("INVOKE") => Ok(Event::Invoke(InvokeEvent {

@@ -69,6 +69,15 @@ where
     handler(input, ctx, stream)
 }
 
+/// The string at `key` of a JSON object, or empty when it is missing or not a string (the
+/// optional text fields of the typed context, extension events and telemetry records).
+pub(crate) fn text_of(v: &serde_json::Value, key: &str) -> String {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[cold]
 fn invalid_event(e: serde_json::Error) -> Error {
     Error::new(

@@ -271,21 +271,15 @@ impl Runtime {
     /// Posts `error` to `/init/error`. The caller should then exit: the service answers every
     /// later `/next` with 403.
     pub fn send_init_error(&mut self, error: &Error) -> Result<(), Fatal> {
-        write_error_json(&mut self.scratch, error.error_type(), error.message());
-        request::init_error(
+        let header_type = error.header_type();
+        post_lifecycle_error(
+            &mut self.conn,
             &mut self.head,
-            self.conn.endpoint(),
-            &error.header_type(),
-            self.scratch.len(),
-        );
-        let answer = self.conn.exchange(&self.head, &self.scratch, &[]);
-        judge(
+            &mut self.scratch,
             "POST /init/error",
-            Call::Lifecycle,
-            &answer,
-            self.conn.inbox(),
+            error,
+            &|head, endpoint, len| request::init_error(head, endpoint, &header_type, len),
         )
-        .map(drop)
     }
 
     /// Runs `init` (errors and panics caught); on failure posts `/init/error` and exits with 1.
@@ -333,14 +327,13 @@ impl Runtime {
 
     /// SnapStart: posts `error` (an after-restore hook's) to `/restore/error`.
     pub(crate) fn send_restore_error(&mut self, error: &Error) -> Result<(), Fatal> {
-        write_error_json(&mut self.scratch, error.error_type(), error.message());
-        request::restore_error(&mut self.head, self.conn.endpoint(), self.scratch.len());
-        let answer = self.conn.exchange(&self.head, &self.scratch, &[]);
-        judge(
+        post_lifecycle_error(
+            &mut self.conn,
+            &mut self.head,
+            &mut self.scratch,
             "POST /restore/error",
-            Call::Lifecycle,
-            &answer,
-            self.conn.inbox(),
+            error,
+            &request::restore_error,
         )
     }
 }
@@ -429,6 +422,23 @@ fn error_request(
 fn post(conn: &mut Connection, what: &str, head: &[u8], body: &[u8]) -> Result<(), Fatal> {
     let answer = conn.exchange(head, body, &[]);
     judge(what, Call::Answer, &answer, conn.inbox())
+}
+
+/// Posts `error`'s JSON (written into `body`) after the head `write_head` makes for a body of
+/// that length, and judges the answer as a lifecycle call: the one path of the init, restore
+/// and extension error reports.
+pub(crate) fn post_lifecycle_error(
+    conn: &mut Connection,
+    head: &mut Vec<u8>,
+    body: &mut Vec<u8>,
+    what: &str,
+    error: &Error,
+    write_head: &dyn Fn(&mut Vec<u8>, &Endpoint, usize),
+) -> Result<(), Fatal> {
+    write_error_json(body, error.error_type(), error.message());
+    write_head(head, conn.endpoint(), body.len());
+    let answer = conn.exchange(head, body, &[]);
+    judge(what, Call::Lifecycle, &answer, conn.inbox())
 }
 
 /// Carries out the status policy for the outcome of `what`: `Ok` to go on (after one line on

@@ -193,12 +193,7 @@ pub struct ReportMetrics {
 
 impl Telemetry {
     fn from_json(json: Value) -> Telemetry {
-        let text = |v: &Value, key: &str| {
-            v.get(key)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let text = crate::json::text_of;
         let time = text(&json, "time");
         let record_type = text(&json, "type");
         let content = json.get("record").cloned().unwrap_or(Value::Null);
