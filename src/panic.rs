@@ -131,9 +131,8 @@ mod abort {
     struct Report {
         armed: bool,
         endpoint: Option<Endpoint>,
-        /// Post to `/init/error` (`Some(false)`) or `/restore/error` (`Some(true)`) rather
-        /// than to the invocation's `/error` (`None`).
-        lifecycle: Option<bool>,
+        /// Where the report goes.
+        to: ReportTo,
         request_id: Vec<u8>,
         invocation_id: Option<Vec<u8>>,
         /// A copy of the connection a streamed answer is being written on, and what ends
@@ -144,6 +143,17 @@ mod abort {
     /// Ends a started stream with the error trailers for `error`.
     type EndStream = fn(TcpStream, &Error);
 
+    /// The Runtime API call that reports a panic of the armed phase.
+    #[derive(Clone, Copy)]
+    enum ReportTo {
+        /// The invocation's `/error`.
+        Invocation,
+        /// `/init/error`.
+        Init,
+        /// `/restore/error`.
+        Restore,
+    }
+
     thread_local! {
         /// What the hook reports if user code panics on this thread while armed. Its buffers
         /// are reused, so arming costs no allocation once the longest ids have been seen.
@@ -151,7 +161,7 @@ mod abort {
             RefCell::new(Report {
                 armed: false,
                 endpoint: None,
-                lifecycle: None,
+                to: ReportTo::Invocation,
                 request_id: Vec::new(),
                 invocation_id: None,
                 stream: None,
@@ -169,10 +179,10 @@ mod abort {
             if r.endpoint.as_ref() != Some(endpoint) {
                 r.endpoint = Some(endpoint.clone());
             }
-            r.lifecycle = match phase {
-                Phase::Init => Some(false),
-                Phase::Restore => Some(true),
-                Phase::Invocation(_) => None,
+            r.to = match phase {
+                Phase::Init => ReportTo::Init,
+                Phase::Restore => ReportTo::Restore,
+                Phase::Invocation(_) => ReportTo::Invocation,
             };
             r.request_id.clear();
             r.request_id
@@ -232,16 +242,18 @@ mod abort {
             let mut json = Vec::new();
             write_error_json(&mut json, error.error_type(), error.message());
             let mut out = Vec::new();
-            if r.lifecycle == Some(false) {
-                request::init_error(&mut out, &endpoint, &error.header_type(), json.len());
-            } else if r.lifecycle == Some(true) {
-                request::restore_error(&mut out, &endpoint, json.len());
-            } else {
-                let inv = Invocation {
-                    request_id: &r.request_id,
-                    invocation_id: r.invocation_id.as_deref(),
-                };
-                request::error(&mut out, &endpoint, inv, &error.header_type(), json.len());
+            match r.to {
+                ReportTo::Init => {
+                    request::init_error(&mut out, &endpoint, &error.header_type(), json.len());
+                }
+                ReportTo::Restore => request::restore_error(&mut out, &endpoint, json.len()),
+                ReportTo::Invocation => {
+                    let inv = Invocation {
+                        request_id: &r.request_id,
+                        invocation_id: r.invocation_id.as_deref(),
+                    };
+                    request::error(&mut out, &endpoint, inv, &error.header_type(), json.len());
+                }
             }
             let _ = Connection::new(endpoint).exchange(&out, &json, &[]);
         });
