@@ -342,7 +342,15 @@ fn format_line(
         line.push(b'\t');
         line.extend_from_slice(level.as_str().as_bytes());
         line.push(b'\t');
+        // One record per call, as AWS's runtime clients keep it: CloudWatch starts a new record
+        // at every `\n`, so a text line carries its inner line breaks as `\r`.
+        let start = line.len();
         line.extend_from_slice(message.as_bytes());
+        for b in &mut line[start..] {
+            if *b == b'\n' {
+                *b = b'\r';
+            }
+        }
     }
     line.push(b'\n');
     line
@@ -508,5 +516,12 @@ mod tests {
             format_line(false, Level::Info, "x", "", 0, Some("lib")),
             b"1970-01-01T00:00:00.000Z\t-\tINFO\tx\n"
         );
+    }
+
+    #[test]
+    fn a_text_line_with_line_breaks_stays_one_record() {
+        let line = format_line(false, Level::Info, "a\nb\r\nc\n", "r", 0, None);
+        assert_eq!(line, b"1970-01-01T00:00:00.000Z\tr\tINFO\ta\rb\r\rc\r\n");
+        assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
     }
 }

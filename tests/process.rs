@@ -211,8 +211,9 @@ fn text_log_lines_and_level_filter() {
         .unwrap();
     let (_, stderr) = wait_exit(child);
     let lines: Vec<&str> = stderr.lines().collect();
+    // The message's inner line break stays inside its one record (as `\r`).
     assert!(
-        lines[0].ends_with("\treq-text\tINFO\tstored \"req-text\""),
+        lines[0].ends_with("\treq-text\tINFO\tstored \"req-text\"\rline two\u{1}"),
         "{stderr}"
     );
     assert!(lines.iter().any(|l| l.ends_with("\treq-text\tDEBUG\thidden unless AWS_LAMBDA_LOG_LEVEL allows it")), "{stderr}");
