@@ -2,6 +2,7 @@
 //! typed events in order, SHUTDOWN ending the loop and the process, init and exit errors, and
 //! the Telemetry API (a subscription, then batches pushed to the listener: with a length,
 //! chunked, malformed, large, too large).
+#![cfg(feature = "extension")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
 mod support;
 use std::io::{Read, Write};

@@ -74,6 +74,58 @@ fn rustup(nightly: bool) -> Command {
     c
 }
 
+/// A dependency that compiles C (the `cc` crate: ring and aws-lc-sys, the AWS SDK's TLS) needs
+/// a C compiler for musl: musl-gcc from Debian's `musl-tools`, installed with apt-get when
+/// running as root, otherwise asked for by name before anything is built.
+fn ensure_musl_c_compiler(pkg: &Package, options: &Options) -> Result<(), String> {
+    let target = options.arch.target();
+    let cc_var = format!("CC_{}", target.replace('-', "_"));
+    if options.arch != Arch::X86_64 || which("musl-gcc") || std::env::var_os(&cc_var).is_some() {
+        return Ok(());
+    }
+    let meta = cargo_metadata::MetadataCommand::new()
+        .manifest_path(&pkg.manifest)
+        .other_options(vec!["--filter-platform".to_owned(), target.to_owned()])
+        .exec()
+        .map_err(|e| fail("cargo metadata", e))?;
+    if !meta.packages.iter().any(|p| p.name.as_str() == "cc") {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    if root && which("apt-get") {
+        eprintln!(
+            "cargo-lambda-lite: a dependency compiles C for musl; installing Debian's musl-tools (apt-get, as root)…"
+        );
+        let apt = |args: &[&str]| {
+            Command::new("apt-get")
+                .args(["-o", "DPkg::Lock::Timeout=300", "-qq"])
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if apt(&["update"]) && apt(&["install", "-y", "musl-tools"]) && which("musl-gcc") {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "{} has a dependency that compiles C (the `cc` crate), which for {target} needs a musl C compiler: install musl-tools (Debian/Ubuntu: `sudo apt-get install musl-tools`) or set {cc_var}, then retry",
+        pkg.name
+    ))
+}
+
+/// A lock held while the toolchain is looked at and completed, shared by every
+/// cargo-lambda-lite on the machine (`None` if the lock file cannot be made: then unguarded).
+fn toolchain_lock() -> Option<std::fs::File> {
+    let file =
+        std::fs::File::create(std::env::temp_dir().join("cargo-lambda-lite-rustup.lock")).ok()?;
+    file.lock().ok()?;
+    Some(file)
+}
+
 /// Installs what the build needs (the target's std, rust-src for `--nightly`), saying so.
 fn ensure_toolchain(arch: Arch, nightly: bool) -> Result<(), String> {
     let target = arch.target();
@@ -221,7 +273,13 @@ pub fn build(options: &Options) -> Result<Vec<Artifact>, String> {
             pkg.manifest.display()
         ));
     }
-    ensure_toolchain(options.arch, options.nightly)?;
+    {
+        // Two builds at once (parallel tests, two terminals) must not install the same thing
+        // together: rustup fails renaming its partial download, apt-get finds its lock taken.
+        let _one_at_a_time = toolchain_lock();
+        ensure_toolchain(options.arch, options.nightly)?;
+        ensure_musl_c_compiler(&pkg, options)?;
+    }
     let out = options
         .out
         .clone()
