@@ -2,15 +2,20 @@
 //!
 //! Deploy it on `provided.al2023` with a Function URL whose invoke mode is `RESPONSE_STREAM`
 //! (`aws lambda create-function-url-config --invoke-mode RESPONSE_STREAM …`), then
-//! `curl -N <url>`: one `tick` event arrives every 200 ms, as it is written. The HTTP status
-//! and headers come from the prelude [`ResponseStream::start_http`] writes; each `write!`
-//! below is one HTTP chunk on the wire, sent at once.
+//! `curl -N <url>`: one `tick` event arrives every 200 ms, as it is written. The handler
+//! answers with [`Response::stream`]; the HTTP status and headers come from the prelude
+//! [`ResponseStream::start_http`] writes; each `write!` below is one HTTP chunk on the wire,
+//! sent at once.
 use std::io::Write;
 use std::time::Duration;
 
-use lambda_lite::{Context, Error, ResponseStream, lambda_main};
+use lambda_lite::{Context, Error, Response, ResponseStream, lambda_main};
 
-fn handler(_event: &[u8], ctx: &Context, stream: &mut ResponseStream) -> Result<(), Error> {
+fn handler(_event: &[u8], _ctx: &Context) -> Result<Response<'static>, Error> {
+    Ok(Response::stream(ticks))
+}
+
+fn ticks(_event: &[u8], ctx: &Context, stream: &mut ResponseStream) -> Result<(), Error> {
     stream.start_http(
         200,
         &[
@@ -31,4 +36,4 @@ fn handler(_event: &[u8], ctx: &Context, stream: &mut ResponseStream) -> Result<
     Ok(())
 }
 
-lambda_main!(stream handler);
+lambda_main!(handler);

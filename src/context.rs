@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::proto::request::Invocation;
 use crate::proto::{Span, header};
 use crate::text;
 
@@ -118,6 +119,14 @@ impl<'a> Context<'a> {
     }
 
     /// Builds the context of a `/next` response; `None` without a usable request id.
+    /// The invocation this context is for, as a post names it.
+    pub(crate) fn invocation(&self) -> Invocation<'a> {
+        Invocation {
+            request_id: self.request_id.as_bytes(),
+            invocation_id: self.invocation_id.map(str::as_bytes),
+        }
+    }
+
     pub(crate) fn from_next(
         inbox: &'a [u8],
         found: &[Option<Span>],

@@ -96,6 +96,26 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// The same endpoint with its host name (if any) resolved now, on the calling thread, so
+    /// a thread that reconnects later never resolves (the resolver reads the environment).
+    pub(crate) fn resolved(&self) -> io::Result<Endpoint> {
+        match &self.addr {
+            Addr::Ip(_) => Ok(self.clone()),
+            #[cfg(feature = "dns")]
+            Addr::Name(host, port) => {
+                let ip = std::net::ToSocketAddrs::to_socket_addrs(&(&**host, *port))?
+                    .next()
+                    .ok_or_else(|| io::Error::other("the host name has no address"))?;
+                Ok(Endpoint {
+                    addr: Addr::Ip(ip),
+                    ..self.clone()
+                })
+            }
+        }
+    }
+}
+
 /// `a.b.c.d` → the address; four decimal octets, nothing else. (Hand-written: std's address
 /// parser, with its IPv6 half, costs ~2.5 KB in every bootstrap.)
 fn parse_ipv4(host: &str) -> Option<Ipv4Addr> {

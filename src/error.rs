@@ -4,6 +4,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::endpoint::Endpoint;
+#[cfg(feature = "extension")]
+use crate::proto::request::ExtensionFailure;
+use crate::proto::request::{self, Invocation};
 use crate::text::push_json_string;
 
 /// `Result` with this crate's [`Error`] as the default error type.
@@ -209,9 +213,56 @@ fn header_type(error_type: &str, to: Category) -> Cow<'_, str> {
     }
 }
 
+/// Where an error is reported.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ReportTo<'a> {
+    /// An invocation's `/error`.
+    Invocation(Invocation<'a>),
+    /// `/init/error`.
+    Init,
+    /// `/restore/error`.
+    Restore,
+    /// An extension's `/extension/init/error` or `/exit/error`, under its identifier.
+    #[cfg(feature = "extension")]
+    Extension(&'a [u8], ExtensionFailure),
+    /// The trailers that end a started stream: the last chunk.
+    Trailers,
+}
+
+impl Error {
+    /// The one path from an error to wire bytes: its JSON into `body`, then into `head` the
+    /// request head that posts it to `to` on `endpoint` (or, for a stream's trailers, the last
+    /// chunk, which carries the JSON itself). Inlined, so each caller links only its own arm
+    /// (a function that never streams carries no trailer writer).
+    #[inline(always)]
+    pub(crate) fn write_report(
+        &self,
+        to: ReportTo<'_>,
+        endpoint: &Endpoint,
+        head: &mut Vec<u8>,
+        body: &mut Vec<u8>,
+    ) {
+        write_error_json(body, &self.error_type, &self.message);
+        let len = body.len();
+        match to {
+            ReportTo::Invocation(inv) => {
+                request::error(head, endpoint, inv, &self.header_type(), len);
+            }
+            ReportTo::Init => request::init_error(head, endpoint, &self.header_type(), len),
+            ReportTo::Restore => request::restore_error(head, endpoint, len),
+            #[cfg(feature = "extension")]
+            ReportTo::Extension(id, which) => {
+                let header_type = self.extension_header_type();
+                request::extension_error(head, endpoint, id, which, &header_type, len);
+            }
+            ReportTo::Trailers => request::last_chunk(head, Some((&self.header_type(), body))),
+        }
+    }
+}
+
 /// Writes `{"errorType":…,"errorMessage":…,"stackTrace":[]}` into `out` (cleared first). A
 /// panic's location is part of its message; there is no other stack to report.
-pub(crate) fn write_error_json(out: &mut Vec<u8>, error_type: &str, message: &str) {
+fn write_error_json(out: &mut Vec<u8>, error_type: &str, message: &str) {
     out.clear();
     out.extend_from_slice(b"{\"errorType\":");
     push_json_string(out, error_type);

@@ -24,190 +24,19 @@
 //! lambda_lite::extension_main!(on_event);
 //! ```
 //!
-//! The client part (registration, events, error reports over a connection of the
-//! extension's own) is also what the graceful-shutdown helper registers with.
-
-use crate::conn::Connection;
-use crate::endpoint::Endpoint;
-use crate::proto::policy::Call;
-use crate::proto::{header, request};
-use crate::runtime::{Fatal, judge};
-
-static REGISTER_HEADERS: [&str; 1] = [header::EXTENSION_ID];
-
-/// A registered extension: its identifier and its own connection.
-pub(crate) struct Client {
-    conn: Connection,
-    /// `Lambda-Extension-Identifier`, sent with every later call.
-    id: Vec<u8>,
-    head: Vec<u8>,
-    #[cfg(feature = "extension")]
-    body: Vec<u8>,
-}
-
-impl Client {
-    /// `POST /extension/register` as `name` for `events` (`INVOKE`, `SHUTDOWN`; none for an
-    /// internal extension that only wants SIGTERM). Returns the client and the registration
-    /// answer's JSON (function name, version, handler).
-    pub(crate) fn register(
-        endpoint: Endpoint,
-        name: &str,
-        events: &[&str],
-    ) -> Result<(Client, Vec<u8>), Fatal> {
-        if name.is_empty() || name.bytes().any(|b| b < b' ' || b == 0x7f) {
-            return Err(Fatal::new(&[
-                "the extension name is empty or has control characters",
-            ]));
-        }
-        let mut body = b"{\"events\":[".to_vec();
-        for (i, event) in events.iter().enumerate() {
-            if i > 0 {
-                body.push(b',');
-            }
-            crate::text::push_json_string(&mut body, event);
-        }
-        body.extend_from_slice(b"]}");
-        let mut head = Vec::with_capacity(256);
-        request::extension_register(&mut head, &endpoint, name.as_bytes(), body.len());
-        let mut conn = Connection::new(endpoint);
-        let answer = conn.exchange(&head, &body, &REGISTER_HEADERS);
-        judge(
-            "POST /extension/register",
-            Call::Lifecycle,
-            &answer,
-            conn.inbox(),
-        )?;
-        let Ok(answer) = answer else {
-            return Err(Fatal::new(&["POST /extension/register failed"]));
-        };
-        let Some(id) = answer.found[0]
-            .map(|s| s.of(conn.inbox()).to_vec())
-            .filter(|id| !id.is_empty())
-        else {
-            return Err(Fatal::new(&[
-                "POST /extension/register answered without a Lambda-Extension-Identifier header",
-            ]));
-        };
-        let info = answer
-            .body
-            .map(|b| b.of(conn.inbox()).to_vec())
-            .unwrap_or_default();
-        let client = Client {
-            conn,
-            id,
-            head,
-            #[cfg(feature = "extension")]
-            body,
-        };
-        Ok((client, info))
-    }
-
-    /// Sends `GET /extension/event/next` without waiting for its answer (the shutdown helper
-    /// waits for it and for a signal at once); [`Client::receive_event`] reads it.
-    pub(crate) fn send_next(&mut self) -> std::io::Result<()> {
-        request::extension_next(&mut self.head, self.conn.endpoint(), &self.id);
-        self.conn.send(&self.head, &[])
-    }
-
-    /// Reads the answer to [`Client::send_next`]; `Err` when there is none (the connection
-    /// is then dropped) or it is not a 2xx.
-    pub(crate) fn receive_event(&mut self) -> Result<(), Fatal> {
-        let answer = self.conn.receive(&[]);
-        judge(
-            "GET /extension/event/next",
-            Call::Lifecycle,
-            &answer,
-            self.conn.inbox(),
-        )
-    }
-
-    /// The descriptor of the connection, while there is one.
-    pub(crate) fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
-        self.conn.raw_fd()
-    }
-
-    /// Drops the connection; the next request makes a new one.
-    pub(crate) fn disconnect(&mut self) {
-        self.conn.disconnect();
-    }
-}
-
-#[cfg(feature = "extension")]
 pub use crate::telemetry::{
     Report, ReportMetrics, Telemetry, TelemetryRecord, TelemetrySubscription, TelemetryType,
 };
-#[cfg(feature = "extension")]
 pub use public::*;
 
-/// The public extension API (feature `extension`).
-#[cfg(feature = "extension")]
+/// The public extension API.
 mod public {
     use serde_json::Value;
 
-    use super::Client;
-    use crate::conn::{Connection, Response};
-    use crate::proto::Span;
-    use crate::proto::policy::Call;
-    use crate::proto::request::{self, ExtensionFailure};
-    use crate::runtime::{self, Fatal, judge};
+    use crate::extension_client::Client;
+    use crate::fatal::{self, Fatal};
+    use crate::proto::request::ExtensionFailure;
     use crate::{Error, Result};
-
-    impl Client {
-        /// `GET /extension/event/next`: blocks until the next event; its JSON body is returned as
-        /// a span of [`Client::inbox`].
-        pub(crate) fn next_event(&mut self) -> Result<Span, Fatal> {
-            request::extension_next(&mut self.head, self.conn.endpoint(), &self.id);
-            let answer = self.conn.exchange(&self.head, &[], &[]);
-            judge(
-                "GET /extension/event/next",
-                Call::Lifecycle,
-                &answer,
-                self.conn.inbox(),
-            )?;
-            match answer {
-                Ok(Response { body: Ok(body), .. }) => Ok(body),
-                Ok(Response { body: Err(e), .. }) => Err(Fatal::new(&[
-                    "GET /extension/event/next: the event could not be read: ",
-                    e.as_str(),
-                ])),
-                Err(_) => Err(Fatal::new(&["GET /extension/event/next failed"])),
-            }
-        }
-
-        /// The bytes the spans of the last answer point into.
-        pub(crate) fn inbox(&self) -> &[u8] {
-            self.conn.inbox()
-        }
-
-        /// `POST /extension/init/error` or `/exit/error` with `error`.
-        pub(crate) fn report(
-            &mut self,
-            which: ExtensionFailure,
-            error: &Error,
-        ) -> Result<(), Fatal> {
-            let what = match which {
-                ExtensionFailure::Init => "POST /extension/init/error",
-                ExtensionFailure::Exit => "POST /extension/exit/error",
-            };
-            let header_type = error.extension_header_type();
-            let id = &self.id;
-            runtime::post_lifecycle_error(
-                &mut self.conn,
-                &mut self.head,
-                &mut self.body,
-                what,
-                error,
-                &|head, endpoint, len| {
-                    request::extension_error(head, endpoint, id, which, &header_type, len)
-                },
-            )
-        }
-        /// The connection, the head buffer and the identifier, borrowed apart (a call this
-        /// module does not make itself: the telemetry subscription).
-        pub(crate) fn parts(&mut self) -> (&mut Connection, &mut Vec<u8>, &[u8]) {
-            (&mut self.conn, &mut self.head, &self.id)
-        }
-    }
 
     /// An event an extension can ask for.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -302,7 +131,7 @@ mod public {
                 .ok()
                 .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
                 .ok_or_else(|| Fatal::new(&["the executable's file name is unknown"]))?;
-            Extension::register_at(&runtime::runtime_api()?, &name, events)
+            Extension::register_at(&fatal::runtime_api()?, &name, events)
         }
 
         /// Registers as `name` with the Extensions API at `runtime_api` (`host:port` or
@@ -312,7 +141,7 @@ mod public {
             name: &str,
             events: &[EventType],
         ) -> Result<Extension, Fatal> {
-            let endpoint = runtime::parse_endpoint(runtime_api)?;
+            let endpoint = fatal::parse_endpoint(runtime_api)?;
             let names: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
             let (client, info) = Client::register(endpoint, name, &names)?;
             let info: Value = serde_json::from_slice(&info).unwrap_or(Value::Null);
@@ -411,31 +240,46 @@ mod public {
     ///     Ok(())
     /// });
     /// ```
-    pub fn run<F>(events: &[EventType], mut handler: F) -> !
-    where
-        F: FnMut(Event) -> Result<()>,
-    {
-        crate::log::install_bridges();
-        let extension = Extension::register(events).unwrap_or_else(|f| runtime::exit_fatal(&f));
-        serve(extension, &mut handler)
+    pub fn run(events: &[EventType], handler: impl FnMut(Event) -> Result<()>) -> ! {
+        register(events).run(handler)
     }
 
-    /// Runs `init` once after registering (an error or panic there goes to
-    /// `/extension/init/error` and the process exits with status 1), then `handler` with its
-    /// state for every event, as [`run`] does.
-    pub fn run_with_init<S, I, F>(events: &[EventType], init: I, mut handler: F) -> !
-    where
-        I: FnOnce(&mut Extension) -> Result<S>,
-        F: FnMut(&mut S, Event) -> Result<()>,
-    {
+    /// Registers this process as an extension for `events` (named after its executable), or
+    /// exits with status 1 saying why it could not. Then [`Extension::init`] and
+    /// [`Extension::run`]; [`run`] is the two at once.
+    pub fn register(events: &[EventType]) -> Extension {
         crate::log::install_bridges();
-        let mut extension = Extension::register(events).unwrap_or_else(|f| runtime::exit_fatal(&f));
-        crate::panic::install();
-        match crate::panic::catch(|| init(&mut extension)) {
-            Ok(mut state) => serve(extension, &mut |event| handler(&mut state, event)),
-            Err(error) => runtime::fail_and_exit("extension init", &error, &mut || {
-                extension.init_error(&error)
-            }),
+        Extension::register(events).unwrap_or_else(|f| fatal::exit_fatal(&f))
+    }
+
+    impl Extension {
+        /// Runs the extension's one-time `setup` after registering (subscribe to telemetry
+        /// there); an error or panic goes to `/extension/init/error` and the process exits
+        /// with status 1.
+        ///
+        /// ```no_run
+        /// use lambda_lite::extension::{self, Event, EventType};
+        ///
+        /// let mut ext = extension::register(&[EventType::Shutdown]);
+        /// let started = ext.init(|_ext| Ok(std::time::Instant::now()));
+        /// ext.run(move |_event: Event| {
+        ///     eprintln!("up for {:?}", started.elapsed());
+        ///     Ok(())
+        /// });
+        /// ```
+        pub fn init<S>(&mut self, setup: impl FnOnce(&mut Extension) -> Result<S>) -> S {
+            crate::panic::install();
+            match crate::panic::catch(|| setup(self)) {
+                Ok(state) => state,
+                Err(error) => {
+                    fatal::fail_and_exit("extension init", &error, &mut || self.init_error(&error))
+                }
+            }
+        }
+
+        /// Hands each event to `handler` until `SHUTDOWN`, as [`run`] does.
+        pub fn run(self, mut handler: impl FnMut(Event) -> Result<()>) -> ! {
+            serve(self, &mut handler)
         }
     }
 
@@ -444,10 +288,10 @@ mod public {
         loop {
             let event = extension
                 .next_event()
-                .unwrap_or_else(|f| runtime::exit_fatal(&f));
+                .unwrap_or_else(|f| fatal::exit_fatal(&f));
             let last = matches!(event, Event::Shutdown(_));
             if let Err(error) = crate::panic::catch(|| handler(event)) {
-                runtime::fail_and_exit("extension", &error, &mut || extension.exit_error(&error));
+                fatal::fail_and_exit("extension", &error, &mut || extension.exit_error(&error));
             }
             if last {
                 std::process::exit(0);

@@ -125,13 +125,8 @@ mod tests {
             b"\x00\xff",
         ];
         const REGRESSIONS: &[&[u8]] = &[];
-        let mut x = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::seeded::Seeded::new(0x2545_f491_4f6c_dd1d);
+        let mut next = || rng.next();
         for _ in 0..20_000 {
             let mut input: Vec<u8> = (0..4).map(|_| next() as u8).collect();
             for _ in 0..next() % 12 {

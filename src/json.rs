@@ -3,12 +3,14 @@
 //! only this adapter is generic.
 //!
 //! ```no_run
+//! use std::borrow::Cow;
 //! use lambda_lite::{Context, Error};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Deserialize)]
 //! struct Order<'a> {
-//!     id: &'a str, // borrowed from the event buffer: no copy
+//!     #[serde(borrow)]
+//!     id: Cow<'a, str>, // borrowed from the event buffer; owned only if it holds an escape
 //!     quantity: u32,
 //! }
 //!
@@ -24,49 +26,62 @@
 //! lambda_lite::lambda_main!(json handler);
 //! ```
 //!
+//! Without the macro: `lambda_lite::run(|event, ctx| lambda_lite::json::call(event, ctx,
+//! handler))`. A typed handler may also stream its answer: it returns a
+//! [`Response`](crate::Response) (from [`Response::stream`](crate::Response::stream)) instead
+//! of a serializable value, per invocation.
+//!
+//! A field of type `&str` cannot hold a JSON string with an escape in it (`\n`, `\"`,
+//! `\u00e9`): serde_json has to unescape it into new memory. Use `Cow<'a, str>` with
+//! `#[serde(borrow)]` (borrowed when it can be, owned when it must) or `String`.
+//!
 //! An event that does not deserialize never reaches the handler: it is answered on `/error`
 //! with `errorType` `Runtime.InvalidEvent` and serde_json's message (what was expected, line
 //! and column), and the next event is served. A result that does not serialize is reported
 //! as `Runtime.InvalidResponse`.
 
 use serde::Serialize;
-use serde::de::{Deserialize, DeserializeOwned};
+use serde::de::Deserialize;
 
-use crate::{Context, Error, ResponseStream, Result};
+use crate::{Context, Error, Response, Result};
 
 /// `errorType` of an event that does not deserialize into the handler's type.
 pub const INVALID_EVENT: &str = "Runtime.InvalidEvent";
 /// `errorType` of a handler result that does not serialize.
 pub const INVALID_RESPONSE: &str = "Runtime.InvalidResponse";
 
+/// What a typed handler may return: any `Serialize` value (posted as its JSON), or a
+/// [`Response`] (posted as it is: streamed, or bytes of the handler's choosing).
+pub trait IntoJsonResponse<'s> {
+    /// The answer as the runtime posts it; `Err` when the value does not serialize.
+    fn into_json_response(self) -> Result<Response<'s>>;
+}
+
+impl<'s, T: Serialize> IntoJsonResponse<'s> for T {
+    fn into_json_response(self) -> Result<Response<'s>> {
+        serde_json::to_vec(&self)
+            .map(Response::Buffered)
+            .map_err(invalid_response)
+    }
+}
+
+impl<'s> IntoJsonResponse<'s> for Response<'s> {
+    fn into_json_response(self) -> Result<Response<'s>> {
+        Ok(self)
+    }
+}
+
 /// Deserializes `event` into `E` (which may borrow from it), calls `handler`, serializes its
-/// result. This is the adapter behind [`run`] and `lambda_main!(json …)`; use it to write
-/// your own byte handler around a typed one.
-pub fn call<'a, E, R, F>(event: &'a [u8], ctx: &Context<'_>, handler: F) -> Result<Vec<u8>>
+/// result. This is the adapter behind `lambda_main!(json …)`; use it to write your own byte
+/// handler around a typed one.
+pub fn call<'a, 's, E, R, F>(event: &'a [u8], ctx: &Context<'_>, handler: F) -> Result<Response<'s>>
 where
     E: Deserialize<'a>,
-    R: Serialize,
+    R: IntoJsonResponse<'s>,
     F: FnOnce(E, &Context<'_>) -> Result<R>,
 {
     let input = serde_json::from_slice(event).map_err(invalid_event)?;
-    let output = handler(input, ctx)?;
-    serde_json::to_vec(&output).map_err(invalid_response)
-}
-
-/// Deserializes `event` into `E` (which may borrow from it) and calls a streaming `handler`
-/// with it: a typed event, a streamed answer. The adapter behind `lambda_main!(json stream …)`.
-pub fn call_streaming<'a, E, F>(
-    event: &'a [u8],
-    ctx: &Context<'_>,
-    stream: &mut ResponseStream<'_>,
-    handler: F,
-) -> Result<()>
-where
-    E: Deserialize<'a>,
-    F: FnOnce(E, &Context<'_>, &mut ResponseStream<'_>) -> Result<()>,
-{
-    let input = serde_json::from_slice(event).map_err(invalid_event)?;
-    handler(input, ctx, stream)
+    handler(input, ctx)?.into_json_response()
 }
 
 /// The string at `key` of a JSON object, or empty when it is missing or not a string (the
@@ -80,10 +95,14 @@ pub(crate) fn text_of(v: &serde_json::Value, key: &str) -> String {
 
 #[cold]
 fn invalid_event(e: serde_json::Error) -> Error {
-    Error::new(
-        INVALID_EVENT,
-        format!("the event is not the JSON this function takes: {e}"),
-    )
+    let mut message = format!("the event is not the JSON this function takes: {e}");
+    if message.contains("expected a borrowed string") {
+        message.push_str(
+            " (a `&str` field cannot hold a string with an escape such as \\n, \\\" or \\u00e9: \
+             make it `Cow<'a, str>` with `#[serde(borrow)]`, or `String`)",
+        );
+    }
+    Error::new(INVALID_EVENT, message)
 }
 
 #[cold]
@@ -92,40 +111,6 @@ fn invalid_response(e: serde_json::Error) -> Error {
         INVALID_RESPONSE,
         format!("the handler's result could not be serialized to JSON: {e}"),
     )
-}
-
-/// Runs a typed handler for every event, forever (see [`crate::run`]). The event type must
-/// own its data; for events that borrow from the event buffer use `lambda_main!(json handler)`
-/// with a `fn`, or [`call`] inside [`crate::run`].
-pub fn run<E, R, F>(mut handler: F) -> !
-where
-    E: DeserializeOwned,
-    R: Serialize,
-    F: FnMut(E, &Context<'_>) -> Result<R>,
-{
-    crate::run(move |event, ctx| call(event, ctx, &mut handler))
-}
-
-/// Runs a typed streaming handler for every event, forever (see [`crate::run_streaming`]).
-pub fn run_streaming<E, F>(mut handler: F) -> !
-where
-    E: DeserializeOwned,
-    F: FnMut(E, &Context<'_>, &mut ResponseStream<'_>) -> Result<()>,
-{
-    crate::run_streaming(move |event, ctx, stream| call_streaming(event, ctx, stream, &mut handler))
-}
-
-/// Runs `init` once, then a typed handler with its state (see [`crate::run_with_init`]).
-pub fn run_with_init<S, E, R, I, F>(init: I, mut handler: F) -> !
-where
-    E: DeserializeOwned,
-    R: Serialize,
-    I: FnOnce() -> Result<S>,
-    F: FnMut(&mut S, E, &Context<'_>) -> Result<R>,
-{
-    crate::run_with_init(init, move |state, event, ctx| {
-        call(event, ctx, |e, c| handler(state, e, c))
-    })
 }
 
 #[cfg(test)]
@@ -147,7 +132,58 @@ mod tests {
     fn borrowed_event_round_trips() {
         let event = br#"{"name":"ada","n":21}"#;
         let out = call(event, &Context::default(), typed).unwrap();
-        assert_eq!(out, br#"{"hello":"ada","twice":42}"#);
+        assert_eq!(bytes(out), br#"{"hello":"ada","twice":42}"#);
+    }
+
+    fn bytes(response: Response<'_>) -> Vec<u8> {
+        match response {
+            Response::Buffered(bytes) => bytes,
+            Response::Streamed(_) => panic!("a typed value is posted buffered"),
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct Either<'a> {
+        #[serde(borrow)]
+        name: std::borrow::Cow<'a, str>,
+    }
+
+    #[test]
+    fn escaped_strings_reach_a_cow_field_and_a_str_field_is_told_what_to_change() {
+        let events: [(&[u8], &str); 4] = [
+            (br#"{"name":"Zo\u00eb"}"#, "Zoë"),
+            (br#"{"name":"a\nb"}"#, "a\nb"),
+            (br#"{"name":"say \"hi\""}"#, "say \"hi\""),
+            (br#"{"name":"\ud83d\ude00 grin"}"#, "😀 grin"),
+        ];
+        for (event, name) in events {
+            let out = call(
+                event,
+                &Context::default(),
+                |e: Either<'_>, _: &Context<'_>| Ok(e.name.into_owned()),
+            )
+            .unwrap();
+            assert_eq!(bytes(out), serde_json::to_vec(name).unwrap());
+            let err = call(event, &Context::default(), typed).unwrap_err();
+            assert_eq!(err.error_type(), INVALID_EVENT);
+            assert!(
+                err.message()
+                    .contains("make it `Cow<'a, str>` with `#[serde(borrow)]`, or `String`"),
+                "{}",
+                err.message()
+            );
+        }
+        // Without an escape the field is borrowed, not copied.
+        let event = br#"{"name":"plain"}"#;
+        call(
+            event,
+            &Context::default(),
+            |e: Either<'_>, _: &Context<'_>| {
+                assert!(matches!(e.name, std::borrow::Cow::Borrowed(_)));
+                Ok(())
+            },
+        )
+        .unwrap();
     }
 
     #[test]

@@ -1,39 +1,25 @@
 //! `lambda_main!`: the one-line `main` of a `bootstrap`.
 
-/// Defines `fn main()` that serves every event with a handler, as a Lambda `bootstrap`.
+/// Defines `fn main()` that serves every event with a handler, as a Lambda `bootstrap`: thin
+/// sugar over [`run`](crate::run), [`init`](crate::init) and
+/// [`run_concurrent`](crate::run_concurrent).
 ///
-/// Two forms:
-/// - `lambda_main!(handler)`: `handler` is a
-///   `fn(&[u8], &Context) -> Result<Vec<u8>, Error>` (or a closure); see [`run`](crate::run).
+/// - `lambda_main!(handler)`: `handler` is a `fn(&[u8], &Context) -> Result<R, Error>` (or
+///   a closure), `R` being bytes (`Vec<u8>`, `String`) or a [`Response`](crate::Response),
+///   buffered or streamed per invocation.
 /// - `lambda_main!(init = setup, handler = handle)`: `setup() -> Result<S, Error>` runs once
 ///   before the first event (a failure is posted to `/init/error`), and
-///   `handle(&mut S, &[u8], &Context)` serves every event; see
-///   [`run_with_init`](crate::run_with_init).
+///   `handle(&mut S, &[u8], &Context)` serves every event.
 ///
-/// Streaming handlers, which write their answer while they run (see
-/// [`ResponseStream`](crate::ResponseStream)):
-/// - `lambda_main!(stream handler)`: `handler` is a
-///   `fn(&[u8], &Context, &mut ResponseStream) -> Result<(), Error>`; see
-///   [`run_streaming`](crate::run_streaming).
-/// - `lambda_main!(stream init = setup, handler = handle)`, with
-///   `handle(&mut S, &[u8], &Context, &mut ResponseStream)`.
+/// Two modifiers, each optional, in this order:
+/// - `concurrent`: serve `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once under Lambda
+///   Managed Instances ([`run_concurrent`](crate::run_concurrent)); the handler is then
+///   `Fn + Sync` and, with init, takes `&S` (`S: Sync`) instead of `&mut S`.
+/// - `json` (feature `json`): a typed handler, `fn(Event, &Context) -> Result<R, Error>`
+///   (`Event: Deserialize`, which may borrow from the event buffer; `R: Serialize`, or a
+///   `Response` to stream); see the `lambda_lite::json` module.
 ///
-/// With the `json` feature, `lambda_main!(json handler)` and
-/// `lambda_main!(json init = setup, handler = handle)` take typed handlers,
-/// `fn(Event, &Context) -> Result<Response, Error>` (`Event: Deserialize`, which may borrow
-/// from the event buffer; `Response: Serialize`); see the `lambda_lite::json` module.
-/// `lambda_main!(json stream handler)` and `lambda_main!(json stream init = setup, handler =
-/// handle)` take a typed event and stream their output:
-/// `fn(Event, &Context, &mut ResponseStream) -> Result<(), Error>`.
-///
-/// Under Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` > 1), put `concurrent`
-/// first: `lambda_main!(concurrent handler)`, `lambda_main!(concurrent init = setup, handler
-/// = handle)`, `lambda_main!(concurrent json stream handler)`, … serve with that many workers
-/// at once (one loop otherwise; see [`run_concurrent`](crate::run_concurrent)). The handler is
-/// then `Fn + Sync` and, with init, takes `&S` (`S: Sync`) instead of `&mut S`.
-///
-/// The modifiers come in this order: `concurrent`, `json`, `stream`.
-///
+/// So `lambda_main!(concurrent json init = setup, handler = handle)` is the fullest form.
 /// The expansion is safe code only, so it compiles under `#![forbid(unsafe_code)]`.
 ///
 /// ```no_run
@@ -59,82 +45,31 @@
 /// ```
 #[macro_export]
 macro_rules! lambda_main {
-    (concurrent json stream $($rest:tt)+) => { $crate::lambda_main!(@main [concurrent json stream] $($rest)+); };
-    (concurrent json $($rest:tt)+) => { $crate::lambda_main!(@main [concurrent json] $($rest)+); };
-    (concurrent stream $($rest:tt)+) => { $crate::lambda_main!(@main [concurrent stream] $($rest)+); };
-    (concurrent $($rest:tt)+) => { $crate::lambda_main!(@main [concurrent] $($rest)+); };
-    (json stream $($rest:tt)+) => { $crate::lambda_main!(@main [json stream] $($rest)+); };
-    (json $($rest:tt)+) => { $crate::lambda_main!(@main [json] $($rest)+); };
-    (stream $($rest:tt)+) => { $crate::lambda_main!(@main [stream] $($rest)+); };
-    (@main [$($mode:ident)*] init = $init:expr, handler = $handler:expr $(,)?) => {
+    (concurrent json $($rest:tt)+) => { $crate::lambda_main!(@main run_concurrent [&] [json] $($rest)+); };
+    (concurrent $($rest:tt)+) => { $crate::lambda_main!(@main run_concurrent [&] [] $($rest)+); };
+    (json $($rest:tt)+) => { $crate::lambda_main!(@main run [&mut] [json] $($rest)+); };
+    (@main $entry:ident [$($state:tt)+] [$($json:ident)?] init = $init:expr, handler = $handler:expr $(,)?) => {
         fn main() {
-            $crate::lambda_main!(@run [$($mode)*] init $init, $handler)
+            #[allow(unused_mut)]
+            let mut state = $crate::init($init);
+            $crate::$entry(move |event: &[u8], ctx: &$crate::Context<'_>| {
+                $crate::lambda_main!(@call [$($json)?] event, ctx, |e, c| $handler($($state)+ state, e, c))
+            })
         }
     };
-    (@main [$($mode:ident)*] $handler:expr $(,)?) => {
+    (@main $entry:ident [$($state:tt)+] [$($json:ident)?] $handler:expr $(,)?) => {
         fn main() {
-            $crate::lambda_main!(@run [$($mode)*] $handler)
+            $crate::$entry(|event: &[u8], ctx: &$crate::Context<'_>| {
+                $crate::lambda_main!(@call [$($json)?] event, ctx, $handler)
+            })
         }
     };
-    (@run [] init $init:expr, $h:expr) => { $crate::run_with_init($init, $h) };
-    (@run [] $h:expr) => { $crate::run($h) };
-    (@run [json] init $init:expr, $h:expr) => {
-        $crate::run_with_init($init, |state, event: &[u8], ctx: &$crate::Context<'_>| {
-            $crate::json::call(event, ctx, |e, c| $h(state, e, c))
-        })
+    (@call [json] $event:ident, $ctx:ident, $h:expr) => { $crate::json::call($event, $ctx, $h) };
+    (@call [] $event:ident, $ctx:ident, $h:expr) => { ($h)($event, $ctx) };
+    (@main $($rest:tt)*) => {
+        compile_error!("lambda_main! takes `[concurrent] [json] handler` or `[concurrent] [json] init = setup, handler = handle`; a handler streams by returning `Response::stream(…)`");
     };
-    (@run [json] $h:expr) => {
-        $crate::run(|event: &[u8], ctx: &$crate::Context<'_>| $crate::json::call(event, ctx, $h))
-    };
-    (@run [stream] init $init:expr, $h:expr) => { $crate::run_streaming_with_init($init, $h) };
-    (@run [stream] $h:expr) => { $crate::run_streaming($h) };
-    (@run [json stream] init $init:expr, $h:expr) => {
-        $crate::run_streaming_with_init(
-            $init,
-            |state, event: &[u8], ctx: &$crate::Context<'_>, out: &mut $crate::ResponseStream<'_>| {
-                $crate::json::call_streaming(event, ctx, out, |e, c, o| $h(state, e, c, o))
-            },
-        )
-    };
-    (@run [json stream] $h:expr) => {
-        $crate::run_streaming(
-            |event: &[u8], ctx: &$crate::Context<'_>, out: &mut $crate::ResponseStream<'_>| {
-                $crate::json::call_streaming(event, ctx, out, $h)
-            },
-        )
-    };
-    (@run [concurrent] init $init:expr, $h:expr) => { $crate::run_concurrent_with_init($init, $h) };
-    (@run [concurrent] $h:expr) => { $crate::run_concurrent($h) };
-    (@run [concurrent json] init $init:expr, $h:expr) => {
-        $crate::run_concurrent_with_init($init, |state, event: &[u8], ctx: &$crate::Context<'_>| {
-            $crate::json::call(event, ctx, |e, c| $h(state, e, c))
-        })
-    };
-    (@run [concurrent json] $h:expr) => {
-        $crate::run_concurrent(|event: &[u8], ctx: &$crate::Context<'_>| {
-            $crate::json::call(event, ctx, $h)
-        })
-    };
-    (@run [concurrent stream] init $init:expr, $h:expr) => {
-        $crate::run_concurrent_streaming_with_init($init, $h)
-    };
-    (@run [concurrent stream] $h:expr) => { $crate::run_concurrent_streaming($h) };
-    (@run [concurrent json stream] init $init:expr, $h:expr) => {
-        $crate::run_concurrent_streaming_with_init(
-            $init,
-            |state, event: &[u8], ctx: &$crate::Context<'_>, out: &mut $crate::ResponseStream<'_>| {
-                $crate::json::call_streaming(event, ctx, out, |e, c, o| $h(state, e, c, o))
-            },
-        )
-    };
-    (@run [concurrent json stream] $h:expr) => {
-        $crate::run_concurrent_streaming(
-            |event: &[u8], ctx: &$crate::Context<'_>, out: &mut $crate::ResponseStream<'_>| {
-                $crate::json::call_streaming(event, ctx, out, $h)
-            },
-        )
-    };
-    ($($rest:tt)+) => { $crate::lambda_main!(@main [] $($rest)+); };
+    ($($rest:tt)+) => { $crate::lambda_main!(@main run [&mut] [] $($rest)+); };
 }
 
 /// Defines `fn main()` that runs a Lambda extension registered for `INVOKE` and `SHUTDOWN`
@@ -151,14 +86,12 @@ macro_rules! lambda_main {
 macro_rules! extension_main {
     (init = $init:expr, handler = $handler:expr $(,)?) => {
         fn main() {
-            $crate::extension::run_with_init(
-                &[
-                    $crate::extension::EventType::Invoke,
-                    $crate::extension::EventType::Shutdown,
-                ],
-                $init,
-                $handler,
-            )
+            let mut extension = $crate::extension::register(&[
+                $crate::extension::EventType::Invoke,
+                $crate::extension::EventType::Shutdown,
+            ]);
+            let mut state = extension.init($init);
+            extension.run(move |event| $handler(&mut state, event))
         }
     };
     ($handler:expr $(,)?) => {

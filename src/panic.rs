@@ -125,14 +125,14 @@ mod abort {
     use crate::Error;
     use crate::conn::{Connection, Link, read_response};
     use crate::endpoint::Endpoint;
-    use crate::error::write_error_json;
-    use crate::proto::request::{self, Invocation};
+    use crate::error::ReportTo;
+    use crate::proto::request::Invocation;
 
     struct Report {
         armed: bool,
         endpoint: Option<Endpoint>,
         /// Where the report goes.
-        to: ReportTo,
+        to: Armed,
         request_id: Vec<u8>,
         invocation_id: Option<Vec<u8>>,
         /// A copy of the connection a streamed answer is being written on, and what ends
@@ -141,11 +141,11 @@ mod abort {
     }
 
     /// Ends a started stream with the error trailers for `error`.
-    type EndStream = fn(TcpStream, &Error);
+    type EndStream = fn(TcpStream, &Endpoint, &Error);
 
     /// The Runtime API call that reports a panic of the armed phase.
     #[derive(Clone, Copy)]
-    enum ReportTo {
+    enum Armed {
         /// The invocation's `/error`.
         Invocation,
         /// `/init/error`.
@@ -161,7 +161,7 @@ mod abort {
             RefCell::new(Report {
                 armed: false,
                 endpoint: None,
-                to: ReportTo::Invocation,
+                to: Armed::Invocation,
                 request_id: Vec::new(),
                 invocation_id: None,
                 stream: None,
@@ -180,9 +180,9 @@ mod abort {
                 r.endpoint = Some(endpoint.clone());
             }
             r.to = match phase {
-                Phase::Init => ReportTo::Init,
-                Phase::Restore => ReportTo::Restore,
-                Phase::Invocation(_) => ReportTo::Invocation,
+                Phase::Init => Armed::Init,
+                Phase::Restore => Armed::Restore,
+                Phase::Invocation(_) => Armed::Invocation,
             };
             r.request_id.clear();
             r.request_id
@@ -208,11 +208,9 @@ mod abort {
 
     /// Mid-stream: ends the body with the error trailers, then waits for the answer, so the
     /// process does not die before the service has read them.
-    fn end_stream(mut stream: TcpStream, error: &Error) {
-        let mut json = Vec::new();
-        write_error_json(&mut json, error.error_type(), error.message());
-        let mut out = Vec::new();
-        request::last_chunk(&mut out, Some((&error.header_type(), &json)));
+    fn end_stream(mut stream: TcpStream, endpoint: &Endpoint, error: &Error) {
+        let (mut out, mut json) = (Vec::new(), Vec::new());
+        error.write_report(ReportTo::Trailers, endpoint, &mut out, &mut json);
         if stream.write_all(&out).is_ok() {
             let _ = read_response(&mut stream, &mut Vec::new(), &[]);
         }
@@ -237,24 +235,18 @@ mod abort {
             r.armed = false;
             let error = Error::new(PANIC_TYPE, text);
             if let Some((stream, end)) = r.stream.take() {
-                return end(stream, &error);
+                return end(stream, &endpoint, &error);
             }
-            let mut json = Vec::new();
-            write_error_json(&mut json, error.error_type(), error.message());
-            let mut out = Vec::new();
-            match r.to {
-                ReportTo::Init => {
-                    request::init_error(&mut out, &endpoint, &error.header_type(), json.len());
-                }
-                ReportTo::Restore => request::restore_error(&mut out, &endpoint, json.len()),
-                ReportTo::Invocation => {
-                    let inv = Invocation {
-                        request_id: &r.request_id,
-                        invocation_id: r.invocation_id.as_deref(),
-                    };
-                    request::error(&mut out, &endpoint, inv, &error.header_type(), json.len());
-                }
-            }
+            let to = match r.to {
+                Armed::Init => ReportTo::Init,
+                Armed::Restore => ReportTo::Restore,
+                Armed::Invocation => ReportTo::Invocation(Invocation {
+                    request_id: &r.request_id,
+                    invocation_id: r.invocation_id.as_deref(),
+                }),
+            };
+            let (mut out, mut json) = (Vec::new(), Vec::new());
+            error.write_report(to, &endpoint, &mut out, &mut json);
             let _ = Connection::new(endpoint).exchange(&out, &json, &[]);
         });
     }

@@ -2,73 +2,55 @@
 //! `/error`, the init-error and restore paths. The entry points built on it are in `run.rs`.
 //! What each status means is `proto::policy`'s to say; this module only carries it out.
 
-use crate::conn::{Connection, ExchangeError, Response};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::conn::Link;
+use crate::conn::{self, Connection};
 use crate::context::{Config, Context, NEXT_HEADERS};
 use crate::endpoint::Endpoint;
-use crate::error::write_error_json;
-use crate::log::{self, Level};
+use crate::error::ReportTo;
+use crate::fatal::{Fatal, fail_and_exit, judge, parse_endpoint, post_report, runtime_api, warn};
+use crate::log;
 use crate::proto::WireError;
-use crate::proto::policy::{self, Call, Outcome, Verdict};
+use crate::proto::policy::Call;
 use crate::proto::request::{self, Invocation};
-use crate::stream::{Finished, ResponseStream};
+use crate::response::{IntoResponse, Response, Stream};
+use crate::stream::{self, Finished, Posting};
 use crate::{Error, Result, panic, sys};
 
 /// `errorType` of an event the runtime could not read whole (over the cap, cut short).
 const INVALID_EVENT: &str = "Runtime.InvalidEvent";
 
 /// A handler as the loop sees it: one non-generic type, so the loop exists once in a binary.
-pub type Handler<'h> = dyn FnMut(&[u8], &Context<'_>) -> Result<Vec<u8>> + 'h;
+/// [`Runtime::step`] and the entry points turn any handler returning an
+/// [`IntoResponse`] into one.
+pub type Handler<'h, 's> = dyn FnMut(&[u8], &Context<'_>) -> Result<Response<'s>> + 'h;
 
-/// A streaming handler as the loop sees it: it writes its answer to the [`ResponseStream`]
-/// while it runs, and returns `Ok(())` when the answer is complete.
-pub type StreamHandler<'h> =
-    dyn FnMut(&[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()> + 'h;
+/// What the process runs before its first `GET /next`, once (the SnapStart sequence, set by
+/// `snapstart` when a hook is registered; a second runtime or a worker never runs it again).
+static BEFORE_FIRST_NEXT: std::sync::OnceLock<fn(&mut Runtime)> = std::sync::OnceLock::new();
 
-/// Why the runtime must stop: the protocol leaves nothing else to do (a 5xx, a refused
-/// `/next`, a Runtime API that cannot be reached). [`run`](crate::run) prints it and exits with status 1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fatal {
-    message: String,
-    /// A 5xx: the whole process must exit, not only this loop.
-    container_error: bool,
+/// Makes `sequence` what the process runs before its first `GET /next` (the first call wins).
+pub(crate) fn before_first_next(sequence: fn(&mut Runtime)) {
+    let _ = BEFORE_FIRST_NEXT.set(sequence);
 }
 
-impl Fatal {
-    #[cold]
-    pub(crate) fn new(parts: &[&str]) -> Fatal {
-        Fatal {
-            message: parts.concat(),
-            container_error: false,
-        }
-    }
-
-    /// What went wrong, in one line.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// Whether the Runtime API reported a container error (a 5xx), after which the process
-    /// must exit at once, rather than only this loop having nothing left to do.
-    pub fn is_container_error(&self) -> bool {
-        self.container_error
-    }
-}
-
-impl std::fmt::Display for Fatal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Fatal {}
-
-/// A client of the Runtime API that serves one invocation per [`Runtime::step`] (or
-/// [`Runtime::step_streaming`]).
+/// A client of the Runtime API that serves one invocation per [`Runtime::step`]: the loop
+/// [`run`](crate::run) drives, for those who drive it themselves (tests, a custom `main`).
 ///
-/// [`run`](crate::run) is `Runtime::from_env` plus `step` in a loop; use `Runtime` directly to drive the
-/// loop yourself (tests, a custom `main`). A `Runtime` owns its connection, so a program can
-/// make one per thread. A `Runtime` never changes the process environment unless it was
-/// made the process's only one with [`Runtime::claim_trace_env`].
+/// A runtime made by [`Runtime::from_env`] goes through the whole lifecycle the entry points
+/// do: log bridges installed, the trace variable owned ([`Runtime::claim_trace_env`]),
+/// one-time [`Runtime::init`] with its `/init/error`, and the SnapStart hooks before its first
+/// `GET /next`. A `Runtime` owns its connection, so a program can make one per thread.
+///
+/// ```no_run
+/// let mut runtime = lambda_lite::Runtime::from_env()?;
+/// let greeting = runtime.init(|| Ok(String::from("hello ")));
+/// loop {
+///     runtime.step(|event, _ctx| Ok([greeting.as_bytes(), event].concat()))?;
+/// }
+/// # Ok::<(), lambda_lite::Fatal>(())
+/// ```
 pub struct Runtime {
     conn: Connection,
     /// `None` until the first event: then read from the environment.
@@ -79,14 +61,26 @@ pub struct Runtime {
     scratch: Vec<u8>,
     /// Present when this runtime is the process's only one: it then sets `_X_AMZN_TRACE_ID`.
     env: Option<sys::TraceEnv>,
+    /// Whether the first `GET /next` was made (the SnapStart sequence comes before it).
+    started: bool,
     _registered: sys::RuntimeToken,
 }
 
 impl Runtime {
-    /// A runtime for `$AWS_LAMBDA_RUNTIME_API`. Nothing is connected or read yet, so the
-    /// first `GET /next` is the first thing that happens; the [`Config`] is read from the
-    /// environment after the first event arrived.
+    /// The process's runtime, for `$AWS_LAMBDA_RUNTIME_API`: installs the log bridges and
+    /// claims the trace variable ([`Runtime::claim_trace_env`]) when it is the only runtime.
+    /// Nothing is connected or read yet, so the first `GET /next` is the first thing that
+    /// happens on the wire; the [`Config`] is read from the environment after the first event
+    /// arrived.
     pub fn from_env() -> Result<Runtime, Fatal> {
+        let mut runtime = Runtime::for_process()?;
+        runtime.claim_trace_env();
+        Ok(runtime)
+    }
+
+    /// [`Runtime::from_env`] without the trace variable (the first of several workers).
+    pub(crate) fn for_process() -> Result<Runtime, Fatal> {
+        log::install_bridges();
         Runtime::with_config(&runtime_api()?, None)
     }
 
@@ -123,6 +117,7 @@ impl Runtime {
             head: Vec::with_capacity(512),
             scratch: Vec::new(),
             env: None,
+            started: false,
             _registered: registered,
         })
     }
@@ -132,9 +127,15 @@ impl Runtime {
     ///
     /// Changing the environment races with any other thread reading it, so this succeeds only
     /// if this is the process's only `Runtime`, and from then on no other `Runtime` can be
-    /// created. [`run`](crate::run) and the other sequential entry points call it; concurrent workers
+    /// created. [`Runtime::from_env`] (and so [`run`](crate::run)) calls it; concurrent workers
     /// never do (their trace ids are in [`Context::xray_trace_id`]). Returns whether the claim
     /// succeeded.
+    ///
+    /// The variable is written between invocations, on this runtime's thread. Rust code reads
+    /// the environment under the lock `std::env::set_var` takes, so `std::env::var` is always
+    /// safe; C code (`getenv`) is not: a handler must not leave a thread of its own running C
+    /// code that reads the environment after it returned (join such threads, or read the trace
+    /// id from [`Context::xray_trace_id`]).
     pub fn claim_trace_env(&mut self) -> bool {
         if self.env.is_none() {
             self.env = sys::TraceEnv::claim();
@@ -143,66 +144,39 @@ impl Runtime {
     }
 
     /// Serves one invocation: waits in `GET /next` (without a timeout: the environment may be
-    /// frozen for hours), calls `handler`, and posts its result to `/response` or its error
-    /// (or panic) to `/error`. `Err` means this loop should end (see `Fatal`).
-    pub fn step(&mut self, handler: &mut Handler<'_>) -> Result<(), Fatal> {
-        self.step_then(handler, None)
+    /// frozen for hours), calls `handler`, and posts its answer to `/response` (at once, or
+    /// while a [`Response::stream`] writes it) or its error (or panic) to `/error`. `Err`
+    /// means this loop should end (see [`Fatal`]).
+    ///
+    /// Before its first `GET /next` a runtime runs the SnapStart sequence, if hooks were
+    /// registered ([`snapstart`](crate::snapstart)), as the entry points do.
+    pub fn step<'s, R: IntoResponse<'s>>(
+        &mut self,
+        mut handler: impl FnMut(&[u8], &Context<'_>) -> Result<R>,
+    ) -> Result<(), Fatal> {
+        self.serve_one(
+            &mut |event, ctx| handler(event, ctx).map(IntoResponse::into_response),
+            None,
+        )
     }
 
-    /// [`Runtime::step`], calling `waiting` once the `GET /next` request is written (before
-    /// its answer arrives): concurrent workers start the others there, so the first `/next`
-    /// never waits for them.
-    pub(crate) fn step_then(
+    /// [`Runtime::step`] for the loop's one handler type, calling `waiting` once the `GET
+    /// /next` request is written (before its answer arrives): concurrent workers start the
+    /// others there, so the first `/next` never waits for them.
+    pub(crate) fn serve_one(
         &mut self,
-        handler: &mut Handler<'_>,
+        handler: &mut Handler<'_, '_>,
         waiting: Option<&mut dyn FnMut()>,
     ) -> Result<(), Fatal> {
-        let Some(next) = self.next_invocation(waiting)? else {
-            return Ok(());
-        };
-        let Runtime {
-            conn,
-            config,
-            head,
-            scratch,
-            env,
-            ..
-        } = self;
-        let inbox = conn.inbox();
-        let Some(ctx) = begin_invocation(inbox, &next, config, env) else {
-            return Ok(());
-        };
-        let outcome = match next.body {
-            Ok(body) => call_user(conn.endpoint(), &ctx, || handler(body.of(inbox), &ctx)),
-            Err(e) => Err(invalid_event(e)),
-        };
-        let inv = invocation(&ctx);
-        let result = match &outcome {
-            Ok(response) => {
-                request::response(head, conn.endpoint(), inv, response.len());
-                post(conn, "POST /response", head, response)
+        if !self.started {
+            self.started = true;
+            if let Some(sequence) = BEFORE_FIRST_NEXT.get() {
+                static RAN: AtomicBool = AtomicBool::new(false);
+                if !RAN.swap(true, Ordering::SeqCst) {
+                    sequence(self);
+                }
             }
-            Err(error) => {
-                error_request(head, scratch, conn.endpoint(), inv, error);
-                post(conn, "POST /error", head, scratch)
-            }
-        };
-        end_invocation(result)
-    }
-
-    /// Serves one invocation with a streaming handler: the answer is posted while `handler`
-    /// writes it, each write one HTTP chunk of a `POST /response` in streaming mode. An error
-    /// (or panic) before the first byte is posted to `/error`; after it, it ends the stream
-    /// with the error trailers, so the caller sees a failed stream, not a cut one.
-    pub fn step_streaming(&mut self, handler: &mut StreamHandler<'_>) -> Result<(), Fatal> {
-        self.step_streaming_then(handler, None)
-    }
-
-    pub(crate) fn step_streaming_then(
-        &mut self,
-        handler: &mut StreamHandler<'_>,
-        waiting: Option<&mut dyn FnMut()>,
-    ) -> Result<(), Fatal> {
+        }
         let Some(next) = self.next_invocation(waiting)? else {
             return Ok(());
         };
@@ -218,35 +192,44 @@ impl Runtime {
         let Some(ctx) = begin_invocation(inbox, &next, config, env) else {
             return Ok(());
         };
-        let inv = invocation(&ctx);
-        arm(link.endpoint(), inv);
-        let mut stream = ResponseStream::new(&mut *link, head, scratch, inv);
-        let outcome = match next.body {
-            Ok(body) => panic::catch(|| handler(body.of(inbox), &ctx, &mut stream)),
-            Err(e) => Err(invalid_event(e)),
+        let inv = ctx.invocation();
+        panic::install();
+        panic::arm(link.endpoint(), panic::Phase::Invocation(inv));
+        let (event, outcome) = match next.body {
+            Ok(body) => {
+                let event = body.of(inbox);
+                (event, panic::catch(|| handler(event, &ctx)))
+            }
+            Err(e) => (&[][..], Err(invalid_event(e))),
+        };
+        // What goes on the wire: a body for `/response`, an error for `/error`, or a stream
+        // already written (its answer still to read).
+        let posted = match outcome {
+            Ok(Response::Buffered(bytes)) => {
+                request::response(head, link.endpoint(), inv, bytes.len());
+                Posted::Response(bytes)
+            }
+            Ok(Response::Streamed(Stream { body, ops })) => {
+                let posting = Posting {
+                    event,
+                    ctx: &ctx,
+                    link: &mut *link,
+                    head: &mut *head,
+                    scratch: &mut *scratch,
+                };
+                match (ops.post)(posting, body) {
+                    Finished::Sent => Posted::Stream(ops, false),
+                    Finished::Broken => Posted::Stream(ops, true),
+                    Finished::NotStarted(error) => Posted::error(head, scratch, link, inv, &error),
+                }
+            }
+            Err(error) => Posted::error(head, scratch, link, inv, &error),
         };
         panic::disarm();
-        let result = match stream.finish(&outcome) {
-            finished @ (Finished::Sent | Finished::Broken) => {
-                // A broken stream's server may have answered (a 413) before it stopped reading.
-                let answer = conn.receive(&[]);
-                if finished == Finished::Broken {
-                    conn.disconnect();
-                }
-                judge(
-                    "POST /response (streamed)",
-                    Call::Answer,
-                    &answer,
-                    conn.inbox(),
-                )
-            }
-            Finished::NotStarted => match &outcome {
-                Err(error) => {
-                    error_request(head, scratch, link.endpoint(), inv, error);
-                    post(conn, "POST /error", head, scratch)
-                }
-                Ok(()) => Ok(()),
-            },
+        let result = match posted {
+            Posted::Response(bytes) => post(conn, "POST /response", head, &bytes),
+            Posted::Error => post(conn, "POST /error", head, scratch),
+            Posted::Stream(ops, broken) => (ops.answer)(conn, broken),
         };
         end_invocation(result)
     }
@@ -255,7 +238,7 @@ impl Runtime {
     fn next_invocation(
         &mut self,
         waiting: Option<&mut dyn FnMut()>,
-    ) -> Result<Option<Response>, Fatal> {
+    ) -> Result<Option<conn::Response>, Fatal> {
         request::next(&mut self.head, self.conn.endpoint());
         let sent = self.conn.send(&self.head, &[]);
         if let Some(waiting) = waiting {
@@ -271,20 +254,27 @@ impl Runtime {
     /// Posts `error` to `/init/error`. The caller should then exit: the service answers every
     /// later `/next` with 403.
     pub fn send_init_error(&mut self, error: &Error) -> Result<(), Fatal> {
-        let header_type = error.header_type();
-        post_lifecycle_error(
-            &mut self.conn,
-            &mut self.head,
-            &mut self.scratch,
+        let Runtime {
+            conn,
+            head,
+            scratch,
+            ..
+        } = self;
+        post_report(
+            conn,
+            head,
+            scratch,
             "POST /init/error",
+            ReportTo::Init,
             error,
-            &|head, endpoint, len| request::init_error(head, endpoint, &header_type, len),
         )
     }
 
-    /// Runs `init` (errors and panics caught); on failure posts `/init/error` and exits with 1.
-    pub(crate) fn init_or_exit<S>(&mut self, init: impl FnOnce() -> Result<S>) -> S {
-        match self.run_user(panic::Phase::Init, init) {
+    /// Runs the function's one-time `setup` before the first event, errors and panics caught;
+    /// on failure posts it to `/init/error` (Lambda then reports the init failure and starts a
+    /// new environment) and exits with status 1, as the Runtime API asks.
+    pub fn init<S>(&mut self, setup: impl FnOnce() -> Result<S>) -> S {
+        match self.run_user(panic::Phase::Init, setup) {
             Ok(state) => state,
             Err(error) => self.fail_init(&error),
         }
@@ -327,36 +317,28 @@ impl Runtime {
 
     /// SnapStart: posts `error` (an after-restore hook's) to `/restore/error`.
     pub(crate) fn send_restore_error(&mut self, error: &Error) -> Result<(), Fatal> {
-        post_lifecycle_error(
-            &mut self.conn,
-            &mut self.head,
-            &mut self.scratch,
+        let Runtime {
+            conn,
+            head,
+            scratch,
+            ..
+        } = self;
+        post_report(
+            conn,
+            head,
+            scratch,
             "POST /restore/error",
+            ReportTo::Restore,
             error,
-            &request::restore_error,
         )
     }
-}
-
-/// `$AWS_LAMBDA_RUNTIME_API`, or why there is none.
-pub(crate) fn runtime_api() -> Result<String, Fatal> {
-    std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| {
-        Fatal::new(&[
-            "AWS_LAMBDA_RUNTIME_API is not set (or not UTF-8): run this binary as a Lambda bootstrap",
-        ])
-    })
-}
-
-pub(crate) fn parse_endpoint(api: &str) -> Result<Endpoint, Fatal> {
-    Endpoint::parse(api)
-        .map_err(|why| Fatal::new(&["AWS_LAMBDA_RUNTIME_API=", api, " is malformed: ", why]))
 }
 
 /// The invocation's `Context` (or `None` without a usable request id, reported), with the
 /// per-invocation state set: the log lines' request id and, if owned, the trace variable.
 fn begin_invocation<'a>(
     inbox: &'a [u8],
-    next: &Response,
+    next: &conn::Response,
     config: &'a mut Option<Config>,
     env: &Option<sys::TraceEnv>,
 ) -> Option<Context<'a>> {
@@ -380,42 +362,28 @@ fn end_invocation(result: Result<(), Fatal>) -> Result<(), Fatal> {
     result
 }
 
-fn invocation<'a>(ctx: &Context<'a>) -> Invocation<'a> {
-    Invocation {
-        request_id: ctx.request_id.as_bytes(),
-        invocation_id: ctx.invocation_id.map(str::as_bytes),
+/// What an invocation's answer leaves to do on the connection once user code returned.
+enum Posted {
+    /// `POST /response` with this body (its head is written).
+    Response(Vec<u8>),
+    /// `POST /error` with the error JSON in the scratch buffer (its head is written).
+    Error,
+    /// A streamed answer was written (or broke off, `true`): read what the server answered.
+    Stream(&'static stream::Ops, bool),
+}
+
+impl Posted {
+    /// Writes the invocation's `/error` head and body for `error`.
+    fn error(
+        head: &mut Vec<u8>,
+        body: &mut Vec<u8>,
+        link: &Link,
+        inv: Invocation<'_>,
+        error: &Error,
+    ) -> Posted {
+        error.write_report(ReportTo::Invocation(inv), link.endpoint(), head, body);
+        Posted::Error
     }
-}
-
-/// Prepares for user code serving `inv`: a panic is then caught (unwind) or reported before
-/// the process dies (abort) until `panic::disarm`.
-fn arm(endpoint: &Endpoint, inv: Invocation<'_>) {
-    panic::install();
-    panic::arm(endpoint, panic::Phase::Invocation(inv));
-}
-
-/// Runs user code for the invocation `ctx` (see [`arm`]).
-fn call_user<R>(
-    endpoint: &Endpoint,
-    ctx: &Context<'_>,
-    f: impl FnOnce() -> Result<R>,
-) -> Result<R> {
-    arm(endpoint, invocation(ctx));
-    let outcome = panic::catch(f);
-    panic::disarm();
-    outcome
-}
-
-/// Writes the head and body of the invocation's `/error` for `error`.
-fn error_request(
-    head: &mut Vec<u8>,
-    body: &mut Vec<u8>,
-    endpoint: &Endpoint,
-    inv: Invocation<'_>,
-    error: &Error,
-) {
-    write_error_json(body, error.error_type(), error.message());
-    request::error(head, endpoint, inv, &error.header_type(), body.len());
 }
 
 /// Sends an invocation's answer and judges the outcome.
@@ -424,129 +392,10 @@ fn post(conn: &mut Connection, what: &str, head: &[u8], body: &[u8]) -> Result<(
     judge(what, Call::Answer, &answer, conn.inbox())
 }
 
-/// Posts `error`'s JSON (written into `body`) after the head `write_head` makes for a body of
-/// that length, and judges the answer as a lifecycle call: the one path of the init, restore
-/// and extension error reports.
-pub(crate) fn post_lifecycle_error(
-    conn: &mut Connection,
-    head: &mut Vec<u8>,
-    body: &mut Vec<u8>,
-    what: &str,
-    error: &Error,
-    write_head: &dyn Fn(&mut Vec<u8>, &Endpoint, usize),
-) -> Result<(), Fatal> {
-    write_error_json(body, error.error_type(), error.message());
-    write_head(head, conn.endpoint(), body.len());
-    let answer = conn.exchange(head, body, &[]);
-    judge(what, Call::Lifecycle, &answer, conn.inbox())
-}
-
-/// Carries out the status policy for the outcome of `what`: `Ok` to go on (after one line on
-/// stderr when the policy says so), `Err` when this loop (or the process) must end.
-pub(crate) fn judge(
-    what: &str,
-    call: Call,
-    answer: &Result<Response, ExchangeError>,
-    inbox: &[u8],
-) -> Result<(), Fatal> {
-    let outcome = match answer {
-        Ok(response) => Outcome::Status(response.status),
-        Err(_) => Outcome::Transport,
-    };
-    let verdict = policy::verdict(call, outcome);
-    if verdict == Verdict::Serve {
-        return Ok(());
-    }
-    let mut fatal = match answer {
-        Ok(response) => refusal(what, response.status, response.body.map(|b| b.of(inbox))),
-        Err(e) => transport_failure(what, e),
-    };
-    match verdict {
-        Verdict::Serve => Ok(()),
-        Verdict::Warn => {
-            warn(&[fatal.message(), "; serving the next event"]);
-            Ok(())
-        }
-        Verdict::Stop => Err(fatal),
-        Verdict::Exit => {
-            fatal.container_error = true;
-            Err(fatal)
-        }
-    }
-}
-
 #[cold]
 fn invalid_event(e: WireError) -> Error {
     Error::new(
         INVALID_EVENT,
         ["the event could not be read: ", e.as_str()].concat(),
     )
-}
-
-#[cold]
-fn transport_failure(what: &str, e: &ExchangeError) -> Fatal {
-    let mut message = String::from(what);
-    message.push_str(" failed: ");
-    e.describe(&mut message);
-    Fatal {
-        message,
-        container_error: false,
-    }
-}
-
-#[cold]
-fn refusal(what: &str, status: u16, body: Result<&[u8], WireError>) -> Fatal {
-    let mut digits = [0u8; 20];
-    let code = crate::text::decimal(&mut digits, u64::from(status));
-    let body = body.unwrap_or_default();
-    let body = &body[..body.len().min(300)];
-    let excerpt = match std::str::from_utf8(body) {
-        Ok(text) => text,
-        Err(e) => std::str::from_utf8(&body[..e.valid_up_to()]).unwrap_or_default(),
-    };
-    Fatal::new(&[
-        what,
-        " answered ",
-        std::str::from_utf8(code).unwrap_or_default(),
-        ": ",
-        excerpt.trim_ascii(),
-    ])
-}
-
-/// One runtime diagnostic, `lambda-lite: <parts>`, through the log path (so it follows the
-/// function's log format and carries the request id).
-#[cold]
-pub(crate) fn warn(parts: &[&str]) {
-    diagnose(Level::Warn, parts);
-}
-
-#[cold]
-fn diagnose(level: Level, parts: &[&str]) {
-    let mut message = String::from("lambda-lite: ");
-    for part in parts {
-        message.push_str(part);
-    }
-    log::log(level, &message);
-}
-
-/// The end of every lifecycle failure (init, an after-restore hook, an extension's init or
-/// event handler): says on stderr that `what` failed with `error`, has `post` report it to
-/// the API (saying so if that fails too), and exits with status 1.
-#[cold]
-pub(crate) fn fail_and_exit(
-    what: &str,
-    error: &Error,
-    post: &mut dyn FnMut() -> Result<(), Fatal>,
-) -> ! {
-    warn(&[what, " failed: ", error.error_type(), ": ", error.message()]);
-    if let Err(fatal) = post() {
-        warn(&[fatal.message()]);
-    }
-    std::process::exit(1)
-}
-
-#[cold]
-pub(crate) fn exit_fatal(fatal: &Fatal) -> ! {
-    diagnose(Level::Fatal, &[fatal.message()]);
-    std::process::exit(1)
 }

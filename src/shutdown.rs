@@ -12,8 +12,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::extension::Client;
-use crate::runtime::{self, Fatal};
+use crate::extension_client::Client;
+use crate::fatal::{self, Fatal};
 use crate::{log, sys};
 
 /// The internal extension's name (any name unique in the environment will do).
@@ -22,30 +22,30 @@ const NAME: &str = "lambda-lite-graceful-shutdown";
 /// Runs `hook` when Lambda shuts the environment down (SIGTERM), then exits with status 0.
 ///
 /// Call it before the first event is served: in `main` before [`run`](crate::run), or in
-/// the `init` of [`run_with_init`](crate::run_with_init), since extension registration
-/// closes at the first `GET /next`. It registers an internal extension with the Extensions
+/// [`init`](crate::init), since extension registration closes at the first `GET /next`. It registers an internal extension with the Extensions
 /// API (that is what makes Lambda send SIGTERM), installs a SIGTERM and SIGINT handler and
 /// starts one thread; a second call is refused by the API (the name is taken). Keep the hook
 /// short: Lambda allows 500 ms (300 ms beside external extensions) before SIGKILL.
 ///
 /// ```no_run
-/// use lambda_lite::{Context, Error};
-///
-/// fn setup() -> Result<(), Error> {
+/// lambda_lite::init(|| {
 ///     lambda_lite::spawn_graceful_shutdown_handler(|| {
 ///         eprintln!("flushing metrics before the environment goes away");
 ///     })?;
 ///     Ok(())
-/// }
-///
-/// fn handle(_: &mut (), event: &[u8], _: &Context) -> Result<Vec<u8>, Error> {
-///     Ok(event.to_vec())
-/// }
-///
-/// lambda_lite::run_with_init(setup, handle);
+/// });
+/// lambda_lite::run(|event, _ctx| Ok(event.to_vec()));
 /// ```
+///
+/// The hook runs on the helper's thread; the crate's own use of the environment stops
+/// before it runs (see [`Runtime::claim_trace_env`](crate::Runtime::claim_trace_env)).
 pub fn spawn_graceful_shutdown_handler(hook: impl FnOnce() + Send + 'static) -> Result<(), Fatal> {
-    let endpoint = runtime::parse_endpoint(&runtime::runtime_api()?)?;
+    // The helper thread reads no environment before its hook (see `sys::set_trace_id`): the
+    // address is resolved and the log settings read here, on the calling thread.
+    let endpoint = fatal::parse_endpoint(&fatal::runtime_api()?)?
+        .resolved()
+        .map_err(|_| Fatal::new(&["could not resolve AWS_LAMBDA_RUNTIME_API's host name"]))?;
+    log::enabled(log::Level::Info);
     // First the handler: a SIGTERM that arrives from now on is kept in the pipe.
     let signals = sys::on_termination_signal()
         .map_err(|_| Fatal::new(&["could not install the SIGTERM handler"]))?;
@@ -80,7 +80,7 @@ fn park(mut client: Client, signals: std::os::fd::RawFd, hook: Box<dyn FnOnce() 
             fast_failures = 0;
         }
         if fast_failures >= 2 {
-            runtime::warn(&[
+            fatal::warn(&[
                 "the Extensions API cannot be reached; the shutdown hook still runs on SIGTERM",
             ]);
             let _ = sys::wait_readable([signals]);
@@ -91,6 +91,9 @@ fn park(mut client: Client, signals: std::os::fd::RawFd, hook: Box<dyn FnOnce() 
 
 #[cold]
 fn shut_down(hook: Box<dyn FnOnce() + Send>) -> ! {
+    // From here the loop writes the trace variable no more, so the hook may read the
+    // environment any way it likes (C code included).
+    sys::stop_env_writes();
     log::log(
         log::Level::Info,
         "lambda-lite: termination signal received; running the shutdown hook",

@@ -16,9 +16,10 @@
 //! documents. The connections the runtime makes later (and the graceful-shutdown helper's,
 //! which is replaced when it fails after the restore) need no hook.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use crate::Result;
+use crate::fatal;
 use crate::panic::Phase;
 use crate::runtime::{self, Runtime};
 
@@ -34,10 +35,6 @@ static HOOKS: Mutex<Hooks> = Mutex::new(Hooks {
     after_restore: Vec::new(),
 });
 
-/// Set by the first registration: what the runtime runs before its first `GET /next`. A
-/// pointer, so a function that registers no hook never links the sequence.
-static SEQUENCE: OnceLock<fn(&mut Runtime)> = OnceLock::new();
-
 /// Runs `hook` before Lambda takes the snapshot of the initialised environment (release what
 /// must not be shared by every restored copy: connections, cached credentials, seeds).
 /// Before-snapshot hooks run in reverse order of registration; an error (or panic) is posted
@@ -46,7 +43,7 @@ static SEQUENCE: OnceLock<fn(&mut Runtime)> = OnceLock::new();
 /// (`AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`).
 pub fn register_before_snapshot(hook: impl FnOnce() -> Result<()> + Send + 'static) {
     lock().before_snapshot.push(Box::new(hook));
-    let _ = SEQUENCE.set(run_hooks);
+    runtime::before_first_next(run_hooks);
 }
 
 /// Runs `hook` after Lambda restored the environment from its snapshot, before the first
@@ -55,7 +52,7 @@ pub fn register_before_snapshot(hook: impl FnOnce() -> Result<()> + Send + 'stat
 /// exits.
 pub fn register_after_restore(hook: impl FnOnce() -> Result<()> + Send + 'static) {
     lock().after_restore.push(Box::new(hook));
-    let _ = SEQUENCE.set(run_hooks);
+    runtime::before_first_next(run_hooks);
 }
 
 /// Whether this environment is initialised for SnapStart
@@ -68,13 +65,8 @@ fn lock() -> std::sync::MutexGuard<'static, Hooks> {
     HOOKS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Before the first `GET /next`: the SnapStart sequence, if hooks were registered.
-pub(crate) fn before_first_next(runtime: &mut Runtime) {
-    if let Some(sequence) = SEQUENCE.get() {
-        sequence(runtime);
-    }
-}
-
+/// The SnapStart sequence, which the first registration hands to the runtime to run before
+/// its first `GET /next` (a pointer: a function that registers no hook never links it).
 fn run_hooks(runtime: &mut Runtime) {
     if !is_snapstart() {
         return;
@@ -96,7 +88,7 @@ fn run_hooks(runtime: &mut Runtime) {
     }
     for hook in after {
         if let Err(error) = runtime.run_user(Phase::Restore, hook) {
-            runtime::fail_and_exit("an after-restore hook", &error, &mut || {
+            fatal::fail_and_exit("an after-restore hook", &error, &mut || {
                 runtime.send_restore_error(&error)
             });
         }

@@ -9,11 +9,13 @@
 use std::fmt;
 use std::io::{self, IoSlice, Write};
 
-use crate::conn::Link;
-use crate::error::write_error_json;
+use crate::conn::{Connection, Link};
+use crate::error::ReportTo;
+use crate::fatal::{Fatal, judge};
+use crate::proto::policy::Call;
 use crate::proto::request::{self, CHUNK_END, Invocation};
 use crate::text;
-use crate::{Result, panic};
+use crate::{Context, Error, Result, panic};
 
 /// The content type of a response that starts with the HTTP integration prelude.
 pub(crate) const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
@@ -22,7 +24,8 @@ const PRELUDE_END: [u8; 8] = [0; 8];
 /// The end of a body that ended well.
 const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
-/// The answer of a streaming handler, written while it runs.
+/// A streamed answer, written while it is produced: what the body of a
+/// [`Response::stream`](crate::Response::stream) writes to.
 ///
 /// Each `write` (or `write_all`, `write!`, …) goes to the socket at once as one HTTP chunk of
 /// the invocation's `POST /response`, which is opened by the first write with
@@ -59,15 +62,65 @@ enum State {
     Broken(io::ErrorKind),
 }
 
-/// What became of a stream once its handler returned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What became of a streamed answer once its body returned.
+#[derive(Debug)]
 pub(crate) enum Finished {
     /// The whole request was written: read its answer.
     Sent,
     /// A write failed; the answer, if any, says why.
     Broken,
-    /// Nothing was sent and the handler failed: post its error to `/error`.
-    NotStarted,
+    /// Nothing was sent and the body failed: post its error to `/error`.
+    NotStarted(Error),
+}
+
+/// The code that writes a streamed answer, given the invocation's event and context again.
+pub(crate) type StreamBody<'s> =
+    Box<dyn FnOnce(&[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()> + 's>;
+
+/// How the runtime posts a streamed answer and reads what the server said, reached only
+/// through the `Stream` a handler returned, so a function that never streams links none of it.
+pub(crate) struct Ops {
+    /// Writes the stream ([`post`]).
+    pub(crate) post: for<'s> fn(Posting<'_, '_>, StreamBody<'s>) -> Finished,
+    /// Reads and judges the answer to a written (or broken, `true`) stream ([`answer`]).
+    pub(crate) answer: fn(&mut Connection, bool) -> Result<(), Fatal>,
+}
+
+/// The streamed answer's operations.
+pub(crate) static OPS: Ops = Ops { post, answer };
+
+/// What a streamed answer is posted with: the invocation's event and context, the link, and
+/// the runtime's reused buffers.
+pub(crate) struct Posting<'p, 'a> {
+    pub(crate) event: &'a [u8],
+    pub(crate) ctx: &'p Context<'a>,
+    pub(crate) link: &'p mut Link,
+    pub(crate) head: &'p mut Vec<u8>,
+    pub(crate) scratch: &'p mut Vec<u8>,
+}
+
+/// Reads the server's answer to a streamed post and judges it; a broken stream's connection
+/// is dropped after (its server may have answered, a 413, before it stopped reading).
+fn answer(conn: &mut Connection, broken: bool) -> Result<(), Fatal> {
+    let answer = conn.receive(&[]);
+    if broken {
+        conn.disconnect();
+    }
+    judge(
+        "POST /response (streamed)",
+        Call::Answer,
+        &answer,
+        conn.inbox(),
+    )
+}
+
+/// Runs `body` (panics caught) on a [`ResponseStream`] for the invocation, then ends the
+/// stream.
+fn post(p: Posting<'_, '_>, body: StreamBody<'_>) -> Finished {
+    let inv = p.ctx.invocation();
+    let mut stream = ResponseStream::new(p.link, p.head, p.scratch, inv);
+    let outcome = panic::catch(|| body(p.event, p.ctx, &mut stream));
+    stream.finish(outcome)
 }
 
 impl fmt::Debug for ResponseStream<'_> {
@@ -106,10 +159,12 @@ impl<'a> ResponseStream<'a> {
     /// ```no_run
     /// use std::io::Write;
     ///
-    /// lambda_lite::run_streaming(|_event, _ctx, stream| {
-    ///     stream.start_http(200, &[("content-type", "text/event-stream")], &[])?;
-    ///     stream.write_all(b"data: hello\n\n")?;
-    ///     Ok(())
+    /// lambda_lite::run(|_event, _ctx| {
+    ///     Ok(lambda_lite::Response::stream(|_event, _ctx, stream| {
+    ///         stream.start_http(200, &[("content-type", "text/event-stream")], &[])?;
+    ///         stream.write_all(b"data: hello\n\n")?;
+    ///         Ok(())
+    ///     }))
     /// });
     /// ```
     pub fn start_http(
@@ -186,16 +241,16 @@ impl<'a> ResponseStream<'a> {
     }
 
     /// Ends the body after the handler returned `outcome`.
-    pub(crate) fn finish(mut self, outcome: &Result<()>) -> Finished {
+    fn finish(mut self, outcome: Result<()>) -> Finished {
         let sent = match (self.state, outcome) {
             (State::Broken(_), _) => return Finished::Broken,
-            (State::Idle, Err(_)) => return Finished::NotStarted,
+            (State::Idle, Err(error)) => return Finished::NotStarted(error),
             // An empty answer: the head and the last chunk at once.
             (State::Idle, Ok(())) => self.open([LAST_CHUNK, b"", b""]),
             (State::Open, Ok(())) => self.link.send(&mut [IoSlice::new(LAST_CHUNK)]),
             (State::Open, Err(error)) => {
-                write_error_json(self.scratch, error.error_type(), error.message());
-                request::last_chunk(self.head, Some((&error.header_type(), self.scratch)));
+                let endpoint = self.link.endpoint();
+                error.write_report(ReportTo::Trailers, endpoint, self.head, self.scratch);
                 self.link.send(&mut [IoSlice::new(self.head)])
             }
         };

@@ -3,8 +3,13 @@
 //!
 //! The environment is process-wide state: changing it while another thread reads it through
 //! libc's `getenv` is undefined behaviour. So `_X_AMZN_TRACE_ID` can only be set through a
-//! [`TraceEnv`], which exists only while exactly one `Runtime` exists, and no other `Runtime`
-//! can be created while it does.
+//! [`TraceEnv`], which exists only while exactly one `Runtime` exists (so no worker threads),
+//! and no other `Runtime` can be created while it does; the crate's one other thread, the
+//! graceful-shutdown helper, reads no environment until it has stopped these writes for good
+//! ([`stop_env_writes`]).
+//!
+//! Builds on every Unix host (Linux for Lambda; macOS and the BSDs, where users write and test
+//! their handlers): the two calls whose names differ there are chosen by `cfg`.
 
 use std::io;
 use std::net::TcpStream;
@@ -12,6 +17,17 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const TRACE_ENV: &str = "_X_AMZN_TRACE_ID";
+
+/// Held while the trace variable is written; taken for good by [`stop_env_writes`].
+static ENV_WRITES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Stops every later write of `_X_AMZN_TRACE_ID` in this process (a write under way is waited
+/// for; a later one blocks forever): from then on the calling thread may read the environment
+/// in any way, C code included. For the graceful-shutdown hook, after which the process exits.
+pub(crate) fn stop_env_writes() {
+    let held = ENV_WRITES.lock().unwrap_or_else(|e| e.into_inner());
+    std::mem::forget(held);
+}
 
 /// Live `Runtime`s, and in the top bit whether one of them owns the environment.
 static RUNTIMES: AtomicUsize = AtomicUsize::new(0);
@@ -56,12 +72,18 @@ impl TraceEnv {
     /// Sets `_X_AMZN_TRACE_ID` to this invocation's trace header, or removes it when there is
     /// none, so an SDK never attaches a request to a previous invocation's trace.
     pub(crate) fn set_trace_id(&self, value: Option<&str>) {
+        let _writing = ENV_WRITES.lock().unwrap_or_else(|e| e.into_inner());
         match value.filter(|v| !v.contains('\0')) {
-            // SAFETY: `set_var` is unsafe because another thread could read the environment
-            // through libc's `getenv` at the same time. `self` exists only while this is the
-            // process's only runtime (no worker threads of ours), and it is called between
-            // invocations, outside any handler; the crate documents that a handler must not
-            // leave threads reading the environment through C code across invocations. The
+            // SAFETY: `set_var` is unsafe because another thread may read the environment at
+            // the same time without the lock std's own `env::var` and `set_var` take (C code
+            // calling `getenv`). Which threads can exist now: no `Runtime` worker (`self`
+            // exists only while this is the process's only runtime, and workers are runtimes);
+            // the graceful-shutdown helper, which reads no environment before its hook (its
+            // log settings were read and its address resolved on the thread that started it)
+            // and runs the hook only after `stop_env_writes` took `ENV_WRITES`, held here;
+            // and threads a handler started, which the documentation of `run` and
+            // `Runtime::claim_trace_env` forbids to run C code reading the environment after
+            // the handler returned (this runs between invocations, on the loop's thread). The
             // key holds no '=' or NUL and the value no NUL, so `set_var` cannot panic.
             Some(v) => unsafe { std::env::set_var(TRACE_ENV, v) },
             // SAFETY: as above, for removal.
@@ -109,9 +131,7 @@ extern "C" fn on_signal(_signal: libc::c_int) {
     if fd < 0 {
         return;
     }
-    // SAFETY: `__errno_location` returns this thread's errno slot, always valid to read and
-    // write; it is saved and restored so the interrupted code sees its own errno.
-    let errno = unsafe { libc::__errno_location() };
+    let errno = errno_slot();
     // SAFETY: as above.
     let saved = unsafe { *errno };
     let byte = 1u8;
@@ -123,6 +143,48 @@ extern "C" fn on_signal(_signal: libc::c_int) {
     unsafe { *errno = saved };
 }
 
+/// This thread's `errno`, to save and restore around a signal handler's calls.
+fn errno_slot() -> *mut libc::c_int {
+    // SAFETY: each returns the calling thread's errno slot, valid to read and write for as
+    // long as the thread lives; it takes no argument and cannot fail.
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "emscripten"))]
+    let slot = unsafe { libc::__errno_location() };
+    // SAFETY: as above (the same function under the name Apple's and FreeBSD's libc give it).
+    #[cfg(any(
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    ))]
+    let slot = unsafe { libc::__error() };
+    // SAFETY: as above (NetBSD's and OpenBSD's name).
+    #[cfg(any(target_os = "netbsd", target_os = "openbsd"))]
+    let slot = unsafe { libc::__errno() };
+    slot
+}
+
+/// A pipe whose ends are closed on `exec`: `[read, write]`.
+fn cloexec_pipe() -> io::Result<[libc::c_int; 2]> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `pipe2` writes two descriptors into `fds`, which has room for both.
+    #[cfg(not(target_vendor = "apple"))]
+    let made = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    // SAFETY: `pipe` writes two descriptors into `fds`, which has room for both. (Apple has
+    // no `pipe2`; the descriptors get FD_CLOEXEC just below.)
+    #[cfg(target_vendor = "apple")]
+    let made = unsafe { libc::pipe(fds.as_mut_ptr()) };
+    if made != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    #[cfg(target_vendor = "apple")]
+    for fd in fds {
+        // SAFETY: `fcntl` on a descriptor just opened above; F_SETFD takes an int.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(fds)
+}
+
 /// Makes SIGTERM and SIGINT write one byte to a pipe, and returns its read end, which becomes
 /// readable when either arrives. Only the first call installs anything; later calls get the
 /// same read end.
@@ -132,11 +194,7 @@ pub(crate) fn on_termination_signal() -> io::Result<std::os::fd::RawFd> {
     if let Some(fd) = *read_end {
         return Ok(fd);
     }
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: `pipe2` writes two descriptors into `fds`, which has room for both.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let fds = cloexec_pipe()?;
     // SAFETY: `fcntl` on a descriptor just opened above; F_SETFL with O_NONBLOCK takes an int.
     if unsafe { libc::fcntl(fds[1], libc::F_SETFL, libc::O_NONBLOCK) } != 0 {
         return Err(io::Error::last_os_error());

@@ -14,11 +14,11 @@ use serde_json::Value;
 
 use crate::conn::{ExchangeError, ReadError, read_message};
 use crate::extension::Extension;
+use crate::fatal::{self, Fatal, judge};
 use crate::proto::WireError;
 use crate::proto::policy::Call;
 use crate::proto::request;
 use crate::proto::response::{Kind, Reader};
-use crate::runtime::{self, Fatal, judge};
 
 /// A telemetry stream to subscribe to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -283,7 +283,7 @@ fn listen<F: FnMut(Telemetry) + Send + 'static>(listener: TcpListener, on_record
                     .name("lambda-lite-telemetry-connection".into())
                     .spawn(move || serve(stream, &on_record));
                 if spawned.is_err() {
-                    runtime::warn(&["could not start a telemetry connection thread"]);
+                    fatal::warn(&["could not start a telemetry connection thread"]);
                 }
             }
             Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
@@ -312,7 +312,7 @@ fn serve<F: FnMut(Telemetry)>(mut stream: TcpStream, on_record: &std::sync::Mute
                         (OK, keep)
                     }
                     Err(_) => {
-                        runtime::warn(&[
+                        fatal::warn(&[
                             "a telemetry batch is not a JSON array of records; answered 400",
                         ]);
                         (BAD, false)
@@ -320,11 +320,11 @@ fn serve<F: FnMut(Telemetry)>(mut stream: TcpStream, on_record: &std::sync::Mute
                 }
             }
             Err(ReadError::Started(ExchangeError::Wire(WireError::BodyTooLarge))) => {
-                runtime::warn(&["a telemetry batch is over 8 MiB; answered 413"]);
+                fatal::warn(&["a telemetry batch is over 8 MiB; answered 413"]);
                 (TOO_LARGE, false)
             }
             Err(ReadError::Started(ExchangeError::Wire(e))) => {
-                runtime::warn(&[
+                fatal::warn(&[
                     "a telemetry request could not be read: ",
                     e.as_str(),
                     "; answered 400",
@@ -350,7 +350,7 @@ fn deliver<F: FnMut(Telemetry)>(records: Vec<Value>, on_record: &std::sync::Mute
             Ok(())
         });
         if delivered.is_err() {
-            runtime::warn(&["the telemetry callback panicked; its record is dropped"]);
+            fatal::warn(&["the telemetry callback panicked; its record is dropped"]);
         }
     }
 }

@@ -13,29 +13,15 @@
 //! and at once on a 5xx. Unset, not a number, 0 or 1: the one loop on the main thread, no
 //! thread created, exactly like [`run`](crate::run).
 
+use crate::Result;
 use crate::context::Context;
-use crate::runtime::{self, Runtime};
-use crate::stream::ResponseStream;
-use crate::{Result, snapstart};
+use crate::fatal;
+use crate::response::Response;
+use crate::runtime::Runtime;
 
-/// A buffered handler every worker calls at once.
-pub(crate) type SharedHandler<'h> = dyn Fn(&[u8], &Context<'_>) -> Result<Vec<u8>> + Sync + 'h;
-/// A streaming handler every worker calls at once.
-pub(crate) type SharedStreamHandler<'h> =
-    dyn Fn(&[u8], &Context<'_>, &mut ResponseStream<'_>) -> Result<()> + Sync + 'h;
-
-/// A handler every worker calls at once.
-pub(crate) enum Shared<'h> {
-    Buffered(&'h SharedHandler<'h>),
-    Streaming(&'h SharedStreamHandler<'h>),
-}
-
-impl Clone for Shared<'_> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl Copy for Shared<'_> {}
+/// The handler every worker calls at once.
+pub(crate) type SharedHandler<'h, 's> =
+    dyn Fn(&[u8], &Context<'_>) -> Result<Response<'s>> + Sync + 'h;
 
 /// Stack of each worker thread: the main thread's usual 8 MiB, so a handler that runs on the
 /// main thread runs on a worker too (address space only; pages are touched as used).
@@ -53,12 +39,11 @@ pub(crate) fn max_concurrency() -> usize {
 
 /// Serves `handler` with `workers` workers (see the module documentation), `first` being the
 /// main thread's runtime. Never returns.
-pub(crate) fn serve(mut first: Runtime, workers: usize, handler: Shared<'_>) -> ! {
-    snapstart::before_first_next(&mut first);
+pub(crate) fn serve(mut first: Runtime, workers: usize, handler: &SharedHandler<'_, '_>) -> ! {
     if workers <= 1 {
         loop {
             if let Err(fatal) = step(&mut first, handler, None) {
-                runtime::exit_fatal(&fatal);
+                fatal::exit_fatal(&fatal);
             }
         }
     }
@@ -74,12 +59,10 @@ pub(crate) fn serve(mut first: Runtime, workers: usize, handler: Shared<'_>) -> 
                     .stack_size(WORKER_STACK)
                     .spawn_scoped(scope, move || match Runtime::for_endpoint(endpoint) {
                         Ok(runtime) => work(runtime, handler, None),
-                        Err(fatal) => {
-                            runtime::warn(&["a worker could not start: ", fatal.message()])
-                        }
+                        Err(fatal) => fatal::warn(&["a worker could not start: ", fatal.message()]),
                     });
                 if spawned.is_err() {
-                    runtime::warn(&["could not start a worker thread; serving with fewer"]);
+                    fatal::warn(&["could not start a worker thread; serving with fewer"]);
                 }
             }
         });
@@ -90,17 +73,21 @@ pub(crate) fn serve(mut first: Runtime, workers: usize, handler: Shared<'_>) -> 
         };
         work(first, handler, Some(&mut waiting));
     });
-    runtime::exit_fatal(&runtime::Fatal::new(&["no worker is left"]))
+    fatal::exit_fatal(&fatal::Fatal::new(&["no worker is left"]))
 }
 
 /// One worker's loop, until its connection fails for good (a 5xx ends the process).
-fn work(mut runtime: Runtime, handler: Shared<'_>, mut waiting: Option<&mut dyn FnMut()>) {
+fn work(
+    mut runtime: Runtime,
+    handler: &SharedHandler<'_, '_>,
+    mut waiting: Option<&mut dyn FnMut()>,
+) {
     loop {
         match step(&mut runtime, handler, waiting.take()) {
             Ok(()) => {}
-            Err(fatal) if fatal.is_container_error() => runtime::exit_fatal(&fatal),
+            Err(fatal) if fatal.is_container_error() => fatal::exit_fatal(&fatal),
             Err(fatal) => {
-                runtime::warn(&["a worker stops: ", fatal.message()]);
+                fatal::warn(&["a worker stops: ", fatal.message()]);
                 return;
             }
         }
@@ -109,11 +96,8 @@ fn work(mut runtime: Runtime, handler: Shared<'_>, mut waiting: Option<&mut dyn 
 
 fn step(
     runtime: &mut Runtime,
-    handler: Shared<'_>,
+    handler: &SharedHandler<'_, '_>,
     waiting: Option<&mut dyn FnMut()>,
-) -> Result<(), runtime::Fatal> {
-    match handler {
-        Shared::Buffered(h) => runtime.step_then(&mut |e, c| h(e, c), waiting),
-        Shared::Streaming(h) => runtime.step_streaming_then(&mut |e, c, s| h(e, c, s), waiting),
-    }
+) -> Result<(), fatal::Fatal> {
+    runtime.serve_one(&mut |event, ctx| handler(event, ctx), waiting)
 }

@@ -78,12 +78,10 @@ fn each_worker_waits_in_next_on_its_own_connection_and_answers_come_in_any_order
 fn eight_workers_answer_3200_events_of_random_sizes_exactly_once() {
     let api = FakeApi::routed();
     let child = spawn("unwind", &api, "concurrent", "8");
-    let mut x = 0x1234_5678_9abc_def1_u64;
+    let mut rng = Seeded::new(0x1234_5678_9abc_def1);
     let mut want = HashMap::new();
     for i in 0..3200 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        let x = rng.next();
         let size = match x % 100 {
             0 => 100_000 + (x % 300_000) as usize,
             1..=9 => 2049 + (x % 20_000) as usize,

@@ -4,7 +4,9 @@ mod support;
 use lambda_lite::Error;
 use support::*;
 
-fn one_error(handler: &mut lambda_lite::Handler<'_>) -> (Recorded, serde_json::Value) {
+fn one_error(
+    handler: impl FnMut(&[u8], &lambda_lite::Context) -> lambda_lite::Result<Vec<u8>>,
+) -> (Recorded, serde_json::Value) {
     let api = FakeApi::start();
     api.push_event(event("r1", "7x"));
     api.push_event(event("r2", "after"));
@@ -19,7 +21,7 @@ fn one_error(handler: &mut lambda_lite::Handler<'_>) -> (Recorded, serde_json::V
 
 #[test]
 fn converted_error_posts_short_type_and_header() {
-    let (post, json) = one_error(&mut |e, _| {
+    let (post, json) = one_error(|e, _| {
         let n: u32 = std::str::from_utf8(e)?.parse()?;
         Ok(n.to_string().into_bytes())
     });
@@ -38,14 +40,14 @@ fn converted_error_posts_short_type_and_header() {
 #[test]
 fn error_message_with_quotes_newlines_and_control_bytes_is_valid_json() {
     let msg = "line \"one\"\nline\ttwo\\ \u{1} é ✓";
-    let (_, json) = one_error(&mut |_, _| Err(Error::new("Weird", msg)));
+    let (_, json) = one_error(|_, _| Err(Error::new("Weird", msg)));
     assert_eq!(json["errorMessage"], msg);
     assert_eq!(json["errorType"], "Weird");
 }
 
 #[test]
 fn category_reason_error_type_is_kept_as_the_header() {
-    let (post, json) = one_error(&mut |_, _| Err(Error::new("Runtime.ConfigInvalid", "no table")));
+    let (post, json) = one_error(|_, _| Err(Error::new("Runtime.ConfigInvalid", "no table")));
     assert_eq!(
         post.header("lambda-runtime-function-error-type"),
         Some("Runtime.ConfigInvalid")
@@ -56,7 +58,7 @@ fn category_reason_error_type_is_kept_as_the_header() {
 #[cfg(panic = "unwind")]
 #[test]
 fn panic_is_posted_with_message_and_location_then_the_next_event_is_served() {
-    let (post, json) = one_error(&mut |_, _| panic!("kaboom {}", 42));
+    let (post, json) = one_error(|_, _| panic!("kaboom {}", 42));
     assert_eq!(
         post.header("lambda-runtime-function-error-type"),
         Some("Runtime.HandlerPanic")
@@ -76,7 +78,7 @@ fn closures_with_state_work_as_handlers() {
     let mut rt = runtime(&api);
     for i in 0..3 {
         api.push_event(event(&format!("r{i}"), ""));
-        rt.step(&mut |_, _| {
+        rt.step(|_, _| {
             count += 1;
             Ok(count.to_string().into_bytes())
         })

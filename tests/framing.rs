@@ -14,15 +14,7 @@ fn round_trip(response: Response) -> Recorded {
 }
 
 fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    Seeded::new(seed).bytes(len)
 }
 
 #[test]

@@ -21,7 +21,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// Serves one event through `json::call` with `handler`; returns the POST the runtime made.
-fn serve_typed(body: Vec<u8>, handler: &mut lambda_lite::Handler<'_>) -> Recorded {
+fn serve_typed(body: Vec<u8>, handler: &mut lambda_lite::Handler<'_, '_>) -> Recorded {
     let api = FakeApi::start();
     api.push_event(event("r1", body).like_lambda());
     runtime(&api).step(handler).unwrap();
@@ -210,8 +210,11 @@ mod typed_init_forms_compile {
     lambda_lite::lambda_main!(json init = setup, handler = handle);
 
     fn with_closures() -> ! {
-        lambda_lite::json::run_with_init(setup, |p: &mut Prefix, n: u32, _: &Context| {
-            Ok(format!("{} {n}", p.0))
+        let prefix = lambda_lite::init(setup);
+        lambda_lite::run(move |event: &[u8], ctx: &Context| {
+            lambda_lite::json::call(event, ctx, |n: u32, _: &Context| {
+                Ok(format!("{} {n}", prefix.0))
+            })
         })
     }
 }

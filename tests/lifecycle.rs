@@ -124,9 +124,18 @@ fn snapstart(api: &FakeApi, mode: &str, hooks: &std::path::Path) -> std::process
 
 #[test]
 fn snapstart_runs_the_hooks_around_restore_next_and_replaces_the_connection() {
+    hooks_around_restore_next("snapstart");
+}
+
+#[test]
+fn a_runtime_stepped_by_hand_runs_the_snapstart_hooks_too() {
+    hooks_around_restore_next("snapstart-hand-driven");
+}
+
+fn hooks_around_restore_next(mode: &str) {
     let api = FakeApi::routed();
-    let hooks = scratch_file("snapstart");
-    let child = snapstart(&api, "snapstart", &hooks);
+    let hooks = scratch_file(mode);
+    let child = snapstart(&api, mode, &hooks);
     api.push(event("r1", "after the restore").reply());
     let reqs = api.wait_until(|r| r.iter().any(|r| r.method == "POST"));
     let restore = &reqs[position(&reqs, "/runtime/restore/next")];

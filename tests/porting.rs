@@ -80,7 +80,7 @@ fn error_types_of_every_conversion() {
     let mut rt = runtime(&api);
     for (which, _, _, _) in table {
         api.push_event(event(which, *which));
-        rt.step(&mut |e: &[u8], _: &Context| case(std::str::from_utf8(e).unwrap()))
+        rt.step(|e: &[u8], _: &Context| case(std::str::from_utf8(e).unwrap()))
             .unwrap();
     }
     let reqs = api.wait_for(2 * table.len());
@@ -116,7 +116,7 @@ fn a_lambda_lite_error_goes_back_into_box_dyn_error_code() {
 fn fatal_is_a_std_error_so_question_mark_works_in_main() {
     fn custom_main() -> Result<(), Box<dyn StdError>> {
         let mut rt = lambda_lite::Runtime::new("127.0.0.1:1", Default::default())?;
-        rt.step(&mut |e: &[u8], _: &Context| Ok(e.to_vec()))?;
+        rt.step(|e: &[u8], _: &Context| Ok(e.to_vec()))?;
         Ok(())
     }
     let err = custom_main().unwrap_err();

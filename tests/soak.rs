@@ -13,6 +13,7 @@
 //! what keeps every worker alive under any interleaving.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
 mod support;
+use support::Seeded;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -20,22 +21,6 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, per_mille: u64) -> bool {
-        self.below(1000) < per_mille
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Expect {
@@ -68,7 +53,7 @@ struct Tally {
 }
 
 struct State {
-    rng: Rng,
+    rng: Seeded,
     target: u64,
     next_id: u64,
     pending: Option<Offer>,
@@ -129,15 +114,8 @@ impl State {
             0..=1 => (b"fail".to_vec(), Expect::Failure("Function.Failed")),
             2..=3 => (b"panic".to_vec(), Expect::Failure("Runtime.HandlerPanic")),
             _ => {
-                let mut x = self.rng.next() | 1;
-                let body: Vec<u8> = (0..size)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        b'a' + (x % 26) as u8
-                    })
-                    .collect();
+                let mut letters = Seeded::new(self.rng.next());
+                let body: Vec<u8> = (0..size).map(|_| b'a' + letters.below(26) as u8).collect();
                 let h = hash(&body);
                 (body, Expect::Echo(h))
             }
@@ -449,7 +427,7 @@ fn soak(invocations: u64, workers: usize) {
         .spawn()
         .unwrap();
     let state = Arc::new(Mutex::new(State {
-        rng: Rng(seed | 1),
+        rng: Seeded::new(seed),
         target: invocations,
         next_id: 0,
         pending: None,

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use base64::Engine;
+use lambda_lite::Response as Answer;
 use lambda_lite::{Context, Error, ResponseStream};
 use support::*;
 
@@ -31,7 +32,7 @@ fn writes_go_out_as_separate_chunks_while_the_handler_runs() {
         api.wait_for_chunks(3);
         Ok(())
     };
-    runtime(&api).step_streaming(&mut handler).unwrap();
+    step_streaming(&mut runtime(&api), &mut handler).unwrap();
     let reqs = api.wait_for(2);
     let post = &reqs[1];
     assert_eq!(post.path, "/2018-06-01/runtime/invocation/r1/response");
@@ -61,7 +62,7 @@ fn formatted_writes_are_one_chunk_each_and_empty_writes_none() {
         write!(out, "plain")?;
         Ok(())
     };
-    runtime(&api).step_streaming(&mut handler).unwrap();
+    step_streaming(&mut runtime(&api), &mut handler).unwrap();
     let post = &api.wait_for(2)[1];
     assert_eq!(post.chunks, [13, 5]);
     assert_eq!(post.body_str(), "data: r1 42\n\nplain");
@@ -75,7 +76,7 @@ fn an_error_after_the_first_byte_ends_the_stream_with_the_trailers() {
         out.write_all(b"partial output")?;
         Err(Error::new("UpstreamGone", "the model stopped answering"))
     };
-    runtime(&api).step_streaming(&mut handler).unwrap();
+    step_streaming(&mut runtime(&api), &mut handler).unwrap();
     let reqs = api.wait_for(2);
     assert_eq!(reqs.len(), 2, "no /error after a started stream");
     let post = &reqs[1];
@@ -104,8 +105,8 @@ fn a_panic_after_the_first_byte_ends_the_stream_with_the_trailers() {
         Ok(())
     };
     let mut rt = runtime(&api);
-    rt.step_streaming(&mut handler).unwrap();
-    rt.step_streaming(&mut handler).unwrap();
+    step_streaming(&mut rt, &mut handler).unwrap();
+    step_streaming(&mut rt, &mut handler).unwrap();
     let reqs = api.wait_for(4);
     assert_eq!(
         reqs[1].trailer("lambda-runtime-function-error-type"),
@@ -133,7 +134,7 @@ fn an_error_before_any_byte_goes_to_error() {
     api.push_event(event("r1", "x").header("Lambda-Runtime-Invocation-Id", "n1"));
     let mut handler =
         |_: &[u8], _: &Context, _: &mut ResponseStream| Err(Error::new("BadInput", "no prompt"));
-    runtime(&api).step_streaming(&mut handler).unwrap();
+    step_streaming(&mut runtime(&api), &mut handler).unwrap();
     let post = &api.wait_for(2)[1];
     assert_eq!(post.path, "/2018-06-01/runtime/invocation/r1/error");
     assert_eq!(post.header("lambda-runtime-invocation-id"), Some("n1"));
@@ -148,9 +149,11 @@ fn an_error_before_any_byte_goes_to_error() {
 fn an_empty_stream_is_a_head_and_the_last_chunk() {
     let api = FakeApi::start();
     api.push_event(event("r1", "x"));
-    runtime(&api)
-        .step_streaming(&mut |_: &[u8], _: &Context, _: &mut ResponseStream| Ok(()))
-        .unwrap();
+    step_streaming(
+        &mut runtime(&api),
+        &mut |_: &[u8], _: &Context, _: &mut ResponseStream| Ok(()),
+    )
+    .unwrap();
     let post = &api.wait_for(2)[1];
     assert_eq!(post.header("transfer-encoding"), Some("chunked"));
     assert!(post.chunks.is_empty() && post.body.is_empty());
@@ -177,7 +180,7 @@ fn http_prelude_then_eight_nuls_then_the_body_byte_for_byte() {
         );
         Ok(())
     };
-    runtime(&api).step_streaming(&mut handler).unwrap();
+    step_streaming(&mut runtime(&api), &mut handler).unwrap();
     let post = &api.wait_for(2)[1];
     assert_eq!(
         post.header("content-type"),
@@ -204,7 +207,7 @@ fn the_connection_is_kept_after_a_stream() {
     };
     for i in 0..5 {
         api.push_event(event(&format!("s{i}"), format!("stream {i}")));
-        rt.step_streaming(&mut streaming).unwrap();
+        step_streaming(&mut rt, &mut streaming).unwrap();
         api.push_event(event(&format!("b{i}"), format!("buffered {i}")));
         rt.step(&mut echo).unwrap();
     }
@@ -244,8 +247,8 @@ fn a_413_in_mid_stream_is_logged_and_the_next_event_served() {
         }
     };
     let mut rt = runtime(&api);
-    rt.step_streaming(&mut handler).unwrap();
-    rt.step_streaming(&mut handler).unwrap();
+    step_streaming(&mut rt, &mut handler).unwrap();
+    step_streaming(&mut rt, &mut handler).unwrap();
     let reqs = api.wait_for(4);
     assert_eq!(write_errors, 1, "the writes after the refusal fail");
     let posts: Vec<&str> = reqs
@@ -288,8 +291,8 @@ fn a_close_in_mid_stream_loses_that_answer_only() {
         Ok(())
     };
     let mut rt = runtime(&api);
-    rt.step_streaming(&mut handler).unwrap();
-    rt.step_streaming(&mut handler).unwrap();
+    step_streaming(&mut rt, &mut handler).unwrap();
+    step_streaming(&mut rt, &mut handler).unwrap();
     let reqs = api.wait_for(4);
     assert_eq!(reqs.iter().filter(|r| r.method == "POST").count(), 2);
     assert_eq!(reqs[3].path, "/2018-06-01/runtime/invocation/r2/response");
@@ -310,7 +313,7 @@ fn a_kept_connection_closed_during_the_handler_is_replaced_before_the_first_chun
         out.write_all(b"two")?;
         Ok(())
     };
-    runtime(&api).step_streaming(&mut handler).unwrap();
+    step_streaming(&mut runtime(&api), &mut handler).unwrap();
     let reqs = api.wait_for(2);
     assert_eq!(reqs[1].body_str(), "onetwo");
     assert_eq!(reqs[1].connection, 1);
@@ -363,4 +366,64 @@ fn twenty_mib_stream_with_flat_memory() {
         after_twenty <= after_one + 512,
         "peak RSS grew from {after_one} KiB to {after_twenty} KiB over a 20 MiB stream"
     );
+}
+
+#[test]
+fn one_handler_answers_buffered_or_streamed_per_invocation_on_one_connection() {
+    let api = FakeApi::start();
+    let mut rt = runtime(&api);
+    let mut handler = |event: &[u8], _: &Context| {
+        if event.starts_with(b"stream") {
+            return Ok(Answer::stream(|event, ctx, out| {
+                out.write_all(ctx.request_id.as_bytes())?;
+                out.write_all(b" ")?;
+                out.write_all(event)?;
+                Ok(())
+            }));
+        }
+        Ok(Answer::from([b"whole ", event].concat()))
+    };
+    for (id, body) in [("b1", "tiny"), ("s1", "stream me"), ("b2", "{\"ok\":1}")] {
+        api.push_event(event(id, body));
+        rt.step(&mut handler).unwrap();
+    }
+    let reqs = api.wait_for(6);
+    let buffered = [&reqs[1], &reqs[5]];
+    for (post, want) in buffered.into_iter().zip(["whole tiny", "whole {\"ok\":1}"]) {
+        assert_eq!(post.body_str(), want);
+        assert_eq!(
+            post.header("content-length"),
+            Some(&*want.len().to_string())
+        );
+        assert_eq!(post.header("transfer-encoding"), None);
+        assert_eq!(post.header("lambda-runtime-function-response-mode"), None);
+        assert_eq!(post.header("trailer"), None);
+    }
+    let streamed = &reqs[3];
+    assert_eq!(streamed.path, "/2018-06-01/runtime/invocation/s1/response");
+    assert_eq!(streamed.body_str(), "s1 stream me");
+    assert_eq!(streamed.chunks, [2, 1, 9]);
+    assert_eq!(streamed.header("content-length"), None);
+    assert_eq!(streamed.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(
+        streamed.header("lambda-runtime-function-response-mode"),
+        Some("streaming")
+    );
+    assert_eq!(api.connections(), 1);
+}
+
+#[test]
+fn a_stream_body_borrows_state_that_outlives_the_handler() {
+    let api = FakeApi::start();
+    let greeting = String::from("hello from init");
+    let mut rt = runtime(&api);
+    api.push_event(event("r1", "x"));
+    rt.step(|_, _| {
+        Ok(Answer::stream(|_, _, out| {
+            out.write_all(greeting.as_bytes())?;
+            Ok(())
+        }))
+    })
+    .unwrap();
+    assert_eq!(api.wait_for(2)[1].body_str(), "hello from init");
 }

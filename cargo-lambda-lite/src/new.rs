@@ -35,6 +35,8 @@ const MAIN: &str = r#"//! A Lambda function on lambda-lite: `{"name":"…"}` in,
 //!
 //! `cargo lambda-lite build --invoke-file events/hello.json --env GREETING=Hi` builds
 //! `target/lambda/NAME/bootstrap.zip` and runs it locally with Lambda's REPORT lines.
+use std::borrow::Cow;
+
 use lambda_lite::{Context, Error, lambda_main};
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +52,10 @@ fn setup() -> Result<Greeter, Error> {
 
 #[derive(Deserialize)]
 struct Request<'a> {
-    name: &'a str,
+    /// Borrowed from the event when it can be, owned when the JSON string holds an escape
+    /// (`"Zo\u00eb"`, `"a\nb"`): every valid event is accepted.
+    #[serde(borrow)]
+    name: Cow<'a, str>,
 }
 
 #[derive(Serialize)]

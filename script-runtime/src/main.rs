@@ -398,18 +398,10 @@ fn exit_after(mut handler: Option<Handler>, message: &str) -> ! {
 
 fn main() {
     let mut runtime = Runtime::from_env().unwrap_or_else(|f| exit_after(None, f.message()));
-    runtime.claim_trace_env();
-    let mut handler = match setup() {
-        Ok(handler) => handler,
-        Err(error) => {
-            if let Err(fatal) = runtime.send_init_error(&error) {
-                eprintln!("script-runtime: {}", fatal.message());
-            }
-            exit_after(None, &format!("init failed: {error}"))
-        }
-    };
+    // A failure is posted to /init/error and the process exits (nothing to stop yet).
+    let mut handler = runtime.init(setup);
     loop {
-        if let Err(fatal) = runtime.step(&mut |event, ctx| handle(&mut handler, event, ctx)) {
+        if let Err(fatal) = runtime.step(|event, ctx| handle(&mut handler, event, ctx)) {
             exit_after(Some(handler), fatal.message());
         }
     }

@@ -6,6 +6,10 @@
 //! wait has a deadline: a hang fails the test instead of the build.
 #![allow(dead_code)]
 
+#[path = "../../src/seeded.rs"]
+mod seeded;
+pub use seeded::Seeded;
+
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -516,12 +520,10 @@ fn write_delivered(
 
 /// Writes `bytes` in pseudo-random pieces of 1 to 3000 bytes (seeded), with short pauses.
 pub fn write_ragged(stream: &mut TcpStream, bytes: &[u8], seed: u64) -> std::io::Result<()> {
-    let mut x = seed | 1;
+    let mut rng = Seeded::new(seed);
     let mut rest = bytes;
     while !rest.is_empty() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        let x = rng.next();
         let n = (x as usize % 3000 + 1).min(rest.len());
         stream.write_all(&rest[..n])?;
         rest = &rest[n..];
@@ -775,6 +777,23 @@ pub fn runtime(api: &FakeApi) -> lambda_lite::Runtime {
         ..Default::default()
     };
     lambda_lite::Runtime::new(&api.address(), config).expect("runtime")
+}
+
+/// A streaming body as the tests write it.
+pub type StreamFn<'a> = dyn FnMut(&[u8], &lambda_lite::Context, &mut lambda_lite::ResponseStream) -> lambda_lite::Result<()>
+    + 'a;
+
+/// Serves one invocation with a handler that answers it with a stream written by `body`.
+#[allow(dead_code)]
+pub fn step_streaming(
+    runtime: &mut lambda_lite::Runtime,
+    body: &mut StreamFn<'_>,
+) -> Result<(), lambda_lite::Fatal> {
+    let mut body = Some(body);
+    runtime.step(|_, _| match body.take() {
+        Some(body) => Ok(lambda_lite::Response::stream(body)),
+        None => panic!("one step serves one invocation"),
+    })
 }
 
 /// The echo handler most tests use.
