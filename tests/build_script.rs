@@ -96,3 +96,53 @@ fn user_crate_builds_to_a_deterministic_zip_and_invokes_locally() {
         "same input, same zip bytes"
     );
 }
+
+/// The README's main-job command, as written: every example, each invoked with its own event
+/// from `events/`, and exit status 0.
+#[test]
+fn the_readme_main_job_builds_every_example_and_each_answers_its_own_event() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let command = readme
+        .lines()
+        .find(|l| l.starts_with("./build.sh "))
+        .expect("the README's main-job command");
+    let args: Vec<&str> = command
+        .split('#')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .collect();
+    assert_eq!(
+        args,
+        ["--invoke-events"],
+        "the command this test runs: {command}"
+    );
+    let output = Command::new("bash")
+        .arg(root.join("build.sh"))
+        .args(&args)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    for name in ["echo", "hello", "stream", "json_echo", "http_api"] {
+        assert!(
+            stderr.contains(&format!("== {name}\n")),
+            "{name} ran:\n{stderr}"
+        );
+    }
+    assert_eq!(
+        stdout.matches("\nREPORT RequestId: ").count(),
+        5,
+        "one invocation each:\n{stdout}"
+    );
+    assert!(stdout.contains("Hello Zoë from hello!"), "{stdout}");
+    assert!(stdout.contains("data: 5 of 5 for "), "the stream: {stdout}");
+    assert!(
+        stdout.contains(r#"\"message\":\"hello, Zoë \\\"the\\\" 😀\""#),
+        "{stdout}"
+    );
+}

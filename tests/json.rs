@@ -218,3 +218,51 @@ mod typed_init_forms_compile {
         })
     }
 }
+
+/// Runs the example `name` on one event from the fake API; returns its answer's JSON.
+fn example_answer(name: &'static str, body: &[u8]) -> serde_json::Value {
+    let api = FakeApi::start();
+    api.push_event(event("r1", body.to_vec()).like_lambda());
+    api.push(Response::new(500, "stop").reply());
+    let child = std::process::Command::new(example(name, "json"))
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_, stderr) = wait_exit(child);
+    let post = &api.wait_for(2)[1];
+    assert_eq!(
+        post.path,
+        "/2018-06-01/runtime/invocation/r1/response",
+        "{}\n{stderr}",
+        post.body_str()
+    );
+    serde_json::from_slice(&post.body).unwrap()
+}
+
+#[test]
+fn the_typed_examples_take_escapes_unicode_escapes_and_quotes() {
+    // The repository's own event for http_api: a Function URL request whose path, query and
+    // body hold \u00e9, a surrogate pair, quotes and \n.
+    let events = concat!(env!("CARGO_MANIFEST_DIR"), "/events/");
+    let http = std::fs::read(format!("{events}http_api.json")).unwrap();
+    let answer = example_answer("http_api", &http);
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let body: serde_json::Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["message"], "hello, Zoë \"the\" 😀");
+    assert_eq!(body["path"], "/greet/café");
+    assert_eq!(body["method"], "POST");
+    assert_eq!(
+        body["body_bytes"],
+        "{\"order\":\"n°42\",\"note\":\"line one\\nline two\"}".len()
+    );
+    let json = std::fs::read(format!("{events}json_echo.json")).unwrap();
+    let echoed = example_answer("json_echo", &json);
+    assert_eq!(
+        echoed,
+        serde_json::from_slice::<serde_json::Value>(&json).unwrap()
+    );
+    assert_eq!(echoed["name"], "Zoë");
+    assert_eq!(echoed["emoji"], "😀");
+    assert_eq!(echoed["quote"], "say \"hi\"");
+}

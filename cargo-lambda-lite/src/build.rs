@@ -50,11 +50,16 @@ pub struct Options {
     pub no_pie: bool,
     pub features: Option<String>,
     pub out: Option<PathBuf>,
+    /// Give each artifact its own event, `events/<name>.json` beside the manifest (it must
+    /// exist: checked before building).
+    pub own_events: bool,
 }
 
 /// One built artifact.
 pub struct Artifact {
     pub name: String,
+    /// Its own event, `events/<name>.json` beside the manifest (with `own_events`).
+    pub event_file: Option<PathBuf>,
     /// The executable (`bootstrap`, or the extension named after itself).
     pub binary: PathBuf,
     pub zips: Vec<PathBuf>,
@@ -273,6 +278,24 @@ pub fn build(options: &Options) -> Result<Vec<Artifact>, String> {
             pkg.manifest.display()
         ));
     }
+    let mut event_files = Vec::new();
+    if options.own_events {
+        let dir = pkg
+            .manifest
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("events");
+        for (_, name) in &todo {
+            let file = dir.join(format!("{name}.json"));
+            if !file.is_file() {
+                return Err(format!(
+                    "--invoke-events: {} is missing: write the event {name} should get there (JSON), or use --invoke EVENT",
+                    file.display()
+                ));
+            }
+            event_files.push((name.clone(), file));
+        }
+    }
     {
         // Two builds at once (parallel tests, two terminals) must not install the same thing
         // together: rustup fails renaming its partial download, apt-get finds its lock taken.
@@ -386,7 +409,12 @@ pub fn build(options: &Options) -> Result<Vec<Artifact>, String> {
                 .join("release")
                 .join(&name),
         };
-        artifacts.push(place(&out, &name, &built, options, &panic_mode, &features)?);
+        let mut artifact = place(&out, &name, &built, options, &panic_mode, &features)?;
+        artifact.event_file = event_files
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| f.clone());
+        artifacts.push(artifact);
     }
     Ok(artifacts)
 }
@@ -461,7 +489,8 @@ fn place(
         "architecture": options.arch.name(),
         "target": options.arch.target(),
         "panic": panic_mode,
-        "pie": !options.no_pie,
+        // What the linker made (an aarch64 musl build is not PIE whatever was asked).
+        "pie": elf_type(&binary) == Some(ET_DYN),
         "features": features,
         "kind": if options.extension { "extension" } else { "function" },
     });
@@ -469,10 +498,22 @@ fn place(
         .map_err(|e| fail(&info_path.display().to_string(), e))?;
     Ok(Artifact {
         name: name.to_owned(),
+        event_file: None,
         binary,
         zips,
         panic_mode: panic_mode.to_owned(),
     })
+}
+
+/// `e_type` of a position-independent executable (a plain one is `ET_EXEC`, 2).
+const ET_DYN: u16 = 3;
+
+/// The ELF `e_type` of a file.
+fn elf_type(path: &Path) -> Option<u16> {
+    use std::io::Read;
+    let mut head = [0u8; 18];
+    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
+    (head[..4] == *b"\x7fELF").then(|| u16::from_le_bytes([head[16], head[17]]))
 }
 
 /// The summary: one line per artifact, with its architecture and panic mode.

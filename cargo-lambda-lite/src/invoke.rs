@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use crate::local::{self, LocalApi, MAX_EVENT, Msg, Request};
 
+/// Lambda's limit on a synchronous event, in bytes.
+pub const MAX_EVENT_LEN: usize = MAX_EVENT;
+
 /// Everything a local run needs.
 pub struct Spec {
     pub bootstrap: PathBuf,
@@ -35,8 +38,8 @@ struct Process {
     child: Child,
     /// Connections numbered from here on are this process's.
     first_connection: usize,
-    /// The `GET /next` it waits in.
-    waiting: Request,
+    /// The `GET /next`s its idle workers wait in (one without Managed Instances).
+    idle: Vec<Request>,
     /// exec → first `GET /next`, for the next REPORT line (the first after an init).
     init: Option<Duration>,
 }
@@ -146,10 +149,22 @@ enum Answer {
     Exited(String),
 }
 
+/// An invocation sent to the function and not answered yet.
+struct InFlight {
+    id: String,
+    sent: Instant,
+    /// The connection its streamed answer arrives on, once its head arrived, and its printer.
+    stream: Option<(usize, StreamPrinter)>,
+}
+
 struct Run<'a> {
     spec: &'a Spec,
     api: LocalApi,
     process: Option<Process>,
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` as the function sees it: how many invocations one process
+    /// takes at once (Lambda Managed Instances); 1 otherwise.
+    concurrency: usize,
+    in_flight: Vec<InFlight>,
     function_error: bool,
     failed: bool,
 }
@@ -178,7 +193,7 @@ impl Run<'_> {
                 self.process = Some(Process {
                     child,
                     first_connection,
-                    waiting: next,
+                    idle: vec![next],
                     init: Some(done - t0),
                 });
                 Ok(())
@@ -210,47 +225,203 @@ impl Run<'_> {
         }
     }
 
-    fn stop(&mut self) {
-        if let Some(mut p) = self.process.take() {
-            let _ = p.child.kill();
-            let _ = p.child.wait();
+    /// Sends every event, up to `concurrency` at once to the one process (one at a time
+    /// without Managed Instances), and prints each answer and REPORT line as it completes.
+    fn all(&mut self, events: &[Vec<u8>]) {
+        let mut pending = events.iter();
+        let mut next_event = pending.next();
+        loop {
+            // Send what can be sent: an event to each idle worker, up to the concurrency.
+            while let Some(event) = next_event {
+                if event.len() > MAX_EVENT {
+                    refuse_oversized(event.len());
+                    self.function_error = true;
+                    next_event = pending.next();
+                    continue;
+                }
+                if self.process.is_none() {
+                    if !self.in_flight.is_empty() {
+                        break; // the old process's answers first
+                    }
+                    if let Err(e) = self.start() {
+                        println!("{e}");
+                        self.failed = true;
+                        next_event = pending.next();
+                        continue;
+                    }
+                }
+                if self.in_flight.len() >= self.concurrency {
+                    break;
+                }
+                let Some(next) = self.process.as_mut().and_then(|p| p.idle.pop()) else {
+                    break;
+                };
+                self.send(next, event);
+                next_event = pending.next();
+            }
+            if next_event.is_none() && self.in_flight.is_empty() {
+                return;
+            }
+            self.receive();
         }
     }
 
-    fn one(&mut self, event: &[u8]) {
-        if event.len() > MAX_EVENT {
-            println!(
-                "{{\"errorType\":\"RequestEntityTooLargeException\",\"errorMessage\":\"Request must be smaller than {MAX_EVENT} bytes for the InvokeFunction operation\"}}"
-            );
-            eprintln!(
-                "invoke: this event ({} B) is over Lambda's 6 MB limit: Lambda refuses it; not sent",
-                event.len()
-            );
-            self.function_error = true;
-            return;
-        }
-        if self.process.is_none()
-            && let Err(e) = self.start()
-        {
-            println!("{e}");
-            self.failed = true;
-            return;
-        }
-        let Some(mut p) = self.process.take() else {
-            return;
-        };
+    /// Answers an idle worker's `GET /next` with `event`.
+    fn send(&mut self, next: Request, event: &[u8]) {
         let id = local::request_id();
         println!("START RequestId: {id} Version: $LATEST");
-        let sent = Instant::now();
+        let _ = std::io::stdout().flush();
         let deadline_ms = local::epoch_ms() + self.spec.timeout.as_millis();
-        p.waiting.respond(local::next_response(
+        next.respond(local::next_response(
             &id,
             deadline_ms,
             &local::trace_header(),
             event,
         ));
-        let (answer, done) = self.answer(&mut p, &id, sent);
-        let duration = done - sent;
+        self.in_flight.push(InFlight {
+            id,
+            sent: Instant::now(),
+            stream: None,
+        });
+    }
+
+    /// Handles what the process says next (or notices it exited, or an invocation timed
+    /// out). An idle worker's `GET /next` is held until there is an event for it.
+    fn receive(&mut self) {
+        let Some(first_connection) = self.process.as_ref().map(|p| p.first_connection) else {
+            // No process, answers outstanding: cannot happen (they end with it).
+            self.in_flight.clear();
+            return;
+        };
+        match self.api.next_message(Duration::from_millis(5)) {
+            Ok(Msg::Request(r)) if r.connection >= first_connection => {
+                if r.path.ends_with("/runtime/invocation/next") {
+                    if let Some(p) = &mut self.process {
+                        p.idle.push(r);
+                    }
+                    return;
+                }
+                let Some(at) = self.in_flight.iter().position(|f| r.path.contains(&*f.id)) else {
+                    r.accept(); // a late post to an invocation already over
+                    return;
+                };
+                if r.streamed {
+                    self.in_flight[at].stream = Some((r.connection, StreamPrinter::new(&r)));
+                    return;
+                }
+                if let Some(size) = r.oversized {
+                    r.respond(local::too_large());
+                    println!(
+                        "{{\"errorType\":\"Function.ResponseSizeTooLarge\",\"errorMessage\":\"Response payload size ({size} bytes) exceeded maximum allowed payload size (6291556 bytes).\"}}"
+                    );
+                    self.complete(at, Answer::Error, r.at);
+                    return;
+                }
+                r.accept();
+                println!("{}", String::from_utf8_lossy(&r.body));
+                let answer = if r.path.ends_with("/error") {
+                    Answer::Error
+                } else {
+                    Answer::Response
+                };
+                self.complete(at, answer, r.at);
+            }
+            Ok(Msg::Chunk {
+                connection, data, ..
+            }) => {
+                if let Some((_, printer)) = self.stream_on(connection) {
+                    printer.chunk(&data);
+                }
+            }
+            Ok(Msg::End {
+                connection,
+                trailers,
+                reply,
+                at,
+                bytes,
+            }) => {
+                let Some(i) = self
+                    .in_flight
+                    .iter()
+                    .position(|f| f.stream.as_ref().is_some_and(|(c, _)| *c == connection))
+                else {
+                    let _ = reply.send(local::accepted());
+                    return;
+                };
+                if bytes > local::MAX_STREAM {
+                    let _ = reply.send(local::too_large());
+                    println!(
+                        "\n{{\"errorType\":\"Function.ResponseSizeTooLarge\",\"errorMessage\":\"the streamed response exceeded Lambda's 200 MB limit\"}}"
+                    );
+                    self.complete(i, Answer::Error, at);
+                    return;
+                }
+                let _ = reply.send(local::accepted());
+                let failed = self.in_flight[i]
+                    .stream
+                    .take()
+                    .is_some_and(|(_, printer)| printer.end(&trailers));
+                let answer = if failed {
+                    Answer::Error
+                } else {
+                    Answer::Response
+                };
+                self.complete(i, answer, at);
+            }
+            Ok(Msg::Request(r)) => r.accept(), // an earlier process's
+            Err(_) => self.check(),
+        }
+    }
+
+    fn stream_on(&mut self, connection: usize) -> Option<&mut (usize, StreamPrinter)> {
+        self.in_flight
+            .iter_mut()
+            .find_map(|f| f.stream.as_mut().filter(|(c, _)| *c == connection))
+    }
+
+    /// Between messages: has the process exited, or an invocation reached its timeout?
+    fn check(&mut self) {
+        let Some(p) = &mut self.process else {
+            return;
+        };
+        if let Ok(Some(status)) = p.child.try_wait() {
+            let why = status.to_string();
+            if self.in_flight.is_empty() {
+                eprintln!(
+                    "invoke: the runtime exited after answering ({why}); the next event starts with a fresh init"
+                );
+                self.function_error = true;
+                self.process = None;
+            }
+            while !self.in_flight.is_empty() {
+                self.complete(0, Answer::Exited(why.clone()), Instant::now());
+            }
+            return;
+        }
+        let now = Instant::now();
+        if let Some(i) = self
+            .in_flight
+            .iter()
+            .position(|f| now >= f.sent + self.spec.timeout)
+        {
+            let until = self.in_flight[i].sent + self.spec.timeout;
+            // The environment is stopped: what else ran in it ends with it.
+            self.complete(i, Answer::TimedOut, until);
+            while !self.in_flight.is_empty() {
+                let why = "stopped with the environment of a timed-out invocation".to_owned();
+                self.complete(0, Answer::Exited(why), Instant::now());
+            }
+        }
+    }
+
+    /// Prints the end of the invocation `in_flight[at]`: what became of it, END and REPORT.
+    fn complete(&mut self, at: usize, answer: Answer, done: Instant) {
+        let f = self.in_flight.remove(at);
+        let Some(mut p) = self.process.take() else {
+            return;
+        };
+        let id = &f.id;
+        let duration = done.saturating_duration_since(f.sent);
         let rss = local::peak_rss_kib(p.child.id()).unwrap_or(0);
         let mut status = "";
         let alive = matches!(answer, Answer::Response | Answer::Error);
@@ -279,39 +450,17 @@ impl Run<'_> {
                 self.function_error = true;
             }
         }
-        if alive {
-            // The invocation is complete when the runtime asks for the next event.
-            match wait(
-                &self.api,
-                &mut p.child,
-                p.first_connection,
-                Instant::now() + Duration::from_secs(3600),
-            ) {
-                Waited::Next(next) => {
-                    p.waiting = next;
-                }
-                Waited::Exited(why) => {
-                    eprintln!(
-                        "invoke: the runtime exited after answering ({why}); the next event starts with a fresh init"
-                    );
-                    self.function_error = true;
-                }
-                Waited::InitError(r) => r.accept(),
-                Waited::TimedOut => {}
-            }
-        }
+        let init = p.init.take();
         println!("END RequestId: {id}");
         println!(
-            "REPORT RequestId: {id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB{}{status}",
-            ms(duration),
-            ms(duration).ceil().max(1.0) as u64,
-            self.spec.memory_mb,
-            rss.div_ceil(1024).max(1),
-            p.init
-                .take()
-                .map(|i| format!("\tInit Duration: {:.2} ms", ms(i)))
-                .unwrap_or_default(),
+            "{}",
+            report_line(id, duration, init, self.spec.memory_mb, rss, status)
         );
+        if self.spec.wrapper.is_some() {
+            eprintln!(
+                "invoke: (arm64 under qemu-user emulation: the durations above are not Graviton's)"
+            );
+        }
         let _ = std::io::stdout().flush();
         if alive && p.child.try_wait().ok().flatten().is_none() {
             self.process = Some(p);
@@ -320,83 +469,36 @@ impl Run<'_> {
             let _ = p.child.wait();
         }
     }
+}
 
-    /// Waits for the answer to invocation `id`; prints it. Returns what it was and when it was
-    /// complete.
-    fn answer(&mut self, p: &mut Process, id: &str, sent: Instant) -> (Answer, Instant) {
-        let until = sent + self.spec.timeout;
-        let mut stream: Option<StreamPrinter> = None;
-        loop {
-            match self.api.next_message(Duration::from_millis(5)) {
-                Ok(Msg::Request(r)) if r.connection >= p.first_connection => {
-                    if !r.path.contains(id) {
-                        r.accept();
-                        continue;
-                    }
-                    if r.streamed {
-                        stream = Some(StreamPrinter::new(&r));
-                        continue;
-                    }
-                    if let Some(size) = r.oversized {
-                        r.respond(local::too_large());
-                        println!(
-                            "{{\"errorType\":\"Function.ResponseSizeTooLarge\",\"errorMessage\":\"Response payload size ({size} bytes) exceeded maximum allowed payload size (6291556 bytes).\"}}"
-                        );
-                        return (Answer::Error, r.at);
-                    }
-                    r.accept();
-                    println!("{}", String::from_utf8_lossy(&r.body));
-                    let kind = if r.path.ends_with("/error") {
-                        Answer::Error
-                    } else {
-                        Answer::Response
-                    };
-                    return (kind, r.at);
-                }
-                Ok(Msg::Chunk {
-                    connection, data, ..
-                }) if connection >= p.first_connection => {
-                    if let Some(s) = &mut stream {
-                        s.chunk(&data);
-                    }
-                }
-                Ok(Msg::End {
-                    connection,
-                    trailers,
-                    reply,
-                    at,
-                    bytes,
-                }) if connection >= p.first_connection => {
-                    if bytes > local::MAX_STREAM {
-                        let _ = reply.send(local::too_large());
-                        println!(
-                            "\n{{\"errorType\":\"Function.ResponseSizeTooLarge\",\"errorMessage\":\"the streamed response exceeded Lambda's 200 MB limit\"}}"
-                        );
-                        return (Answer::Error, at);
-                    }
-                    let _ = reply.send(local::accepted());
-                    let failed = stream.take().is_some_and(|s| s.end(&trailers));
-                    return (
-                        if failed {
-                            Answer::Error
-                        } else {
-                            Answer::Response
-                        },
-                        at,
-                    );
-                }
-                Ok(_) => {}
-                Err(_) => {
-                    if let Ok(Some(status)) = p.child.try_wait() {
-                        return (Answer::Exited(status.to_string()), Instant::now());
-                    }
-                    if Instant::now() >= until {
-                        return (Answer::TimedOut, until);
-                    }
-                }
-            }
-        }
-    }
+/// Lambda's answer to an event over its 6 MB limit: the function never sees it.
+fn refuse_oversized(len: usize) {
+    println!(
+        "{{\"errorType\":\"RequestEntityTooLargeException\",\"errorMessage\":\"Request must be smaller than {MAX_EVENT} bytes for the InvokeFunction operation\"}}"
+    );
+    eprintln!(
+        "invoke: this event ({len} B) is over Lambda's 6 MB limit: Lambda refuses it; not sent"
+    );
+}
+
+/// The REPORT line as Lambda writes it. A custom runtime's init is billed: on a cold start the
+/// billed duration is the init and the invocation together, rounded up to the millisecond.
+fn report_line(
+    id: &str,
+    duration: Duration,
+    init: Option<Duration>,
+    memory_mb: u32,
+    rss_kib: u64,
+    status: &str,
+) -> String {
+    let billed = ms(duration + init.unwrap_or_default()).ceil().max(1.0) as u64;
+    format!(
+        "REPORT RequestId: {id}\tDuration: {:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {} MB{}{status}",
+        ms(duration),
+        rss_kib.div_ceil(1024).max(1),
+        init.map(|i| format!("\tInit Duration: {:.2} ms", ms(i)))
+            .unwrap_or_default(),
+    )
 }
 
 /// Prints a streamed response as it arrives: the HTTP integration prelude on stderr (once
@@ -494,10 +596,20 @@ fn base64_decode(text: &str) -> Vec<u8> {
 /// with an error (or timed out, or crashed), 1 when the run itself failed.
 pub fn run(spec: &Spec) -> Result<ExitCode, String> {
     let api = LocalApi::start().map_err(|e| format!("cannot start the local Runtime API: {e}"))?;
+    let concurrency = spec
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "AWS_LAMBDA_MAX_CONCURRENCY")
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 1)
+        .unwrap_or(1);
     let mut run = Run {
         spec,
         api,
         process: None,
+        concurrency,
+        in_flight: Vec::new(),
         function_error: false,
         failed: false,
     };
@@ -506,9 +618,7 @@ pub fn run(spec: &Spec) -> Result<ExitCode, String> {
     } else {
         spec.events.clone()
     };
-    for event in &events {
-        run.one(event);
-    }
+    run.all(&events);
     run.shut_down();
     Ok(if run.failed {
         ExitCode::from(1)
@@ -549,6 +659,9 @@ impl Run<'_> {
                 "invoke: shutdown: the runtime was still running 500 ms after SIGTERM; Lambda would SIGKILL it now"
             );
         }
-        self.stop();
+        if let Some(mut p) = self.process.take() {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
     }
 }

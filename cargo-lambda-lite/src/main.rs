@@ -22,11 +22,18 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// What the exit status says, for `--help` and the README.
+const EXIT_STATUS: &str = "Exit status: 0 every event was answered (or there was none to send); \
+1 something could not be built or run (the message says what to do next); 2 the command line \
+was not understood; 3 the function answered an event with an error, timed out or crashed (its \
+error is printed): the local run worked, the function failed.";
+
 #[derive(Parser)]
 #[command(
     name = "cargo lambda-lite",
     version,
-    about = "Build, package and run lambda-lite functions locally"
+    about = "Build, package and run lambda-lite functions locally",
+    after_help = EXIT_STATUS
 )]
 struct Cli {
     #[command(subcommand)]
@@ -37,8 +44,10 @@ struct Cli {
 enum Cmd {
     /// Build static musl bootstraps with the size profile and zip them (cargo-lambda's layout:
     /// target/lambda/<name>/bootstrap.zip; arm64 builds go to target/lambda/<name>-arm64/).
+    #[command(after_help = EXIT_STATUS)]
     Build(BuildArgs),
     /// Run an already built bootstrap on a local Runtime API, with Lambda's REPORT lines.
+    #[command(after_help = EXIT_STATUS)]
     Invoke(InvokeArgs),
     /// Create a function crate that builds and invokes as it stands.
     New {
@@ -145,6 +154,10 @@ struct BuildArgs {
     /// … with one event per line of standard input.
     #[arg(long)]
     invoke_stdin: bool,
+    /// … each function with its own event: events/<name>.json beside the package's
+    /// Cargo.toml (checked before anything is built).
+    #[arg(long)]
+    invoke_events: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -187,16 +200,40 @@ struct RunArgs {
 }
 
 fn read_events(inline: &[String], files: &[PathBuf], stdin: bool) -> Result<Vec<Vec<u8>>, String> {
-    let mut events: Vec<Vec<u8>> = inline.iter().map(|e| e.clone().into_bytes()).collect();
+    let mut events = Vec::new();
+    for e in inline {
+        events.push(json_event(e.clone().into_bytes(), "--event")?);
+    }
     for f in files {
-        events.push(std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?);
+        events.push(read_event_file(f)?);
     }
     if stdin {
         for line in std::io::stdin().lock().lines() {
-            events.push(line.map_err(|e| e.to_string())?.into_bytes());
+            let line = line.map_err(|e| e.to_string())?;
+            events.push(json_event(line.into_bytes(), "a line of standard input")?);
         }
     }
     Ok(events)
+}
+
+fn read_event_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    json_event(bytes, &path.display().to_string())
+}
+
+/// `event` if it is JSON: Lambda's Invoke API refuses anything else
+/// (`InvalidRequestContentException`) before the function sees it.
+fn json_event(event: Vec<u8>, from: &str) -> Result<Vec<u8>, String> {
+    // An event over the size limit is refused for its size first, as Lambda does.
+    if event.len() > invoke::MAX_EVENT_LEN {
+        return Ok(event);
+    }
+    match serde_json::from_slice::<serde_json::Value>(&event) {
+        Ok(_) => Ok(event),
+        Err(e) => Err(format!(
+            "the event from {from} is not JSON ({e}): Lambda's Invoke API refuses it with InvalidRequestContentException; send a JSON value (text as a JSON string: '\"hello\"')"
+        )),
+    }
 }
 
 fn spec(run: &RunArgs, bootstrap: PathBuf, events: Vec<Vec<u8>>) -> Result<invoke::Spec, String> {
@@ -209,8 +246,11 @@ fn spec(run: &RunArgs, bootstrap: PathBuf, events: Vec<Vec<u8>>) -> Result<invok
                 .ok_or_else(|| format!("--env {kv}: expected KEY=VALUE"))
         })
         .collect::<Result<_, _>>()?;
-    if !(run.timeout > 0.0 && run.timeout <= 900.0) {
-        return Err("--timeout takes seconds from 0 to 900, as Lambda does".into());
+    if !(run.timeout >= 1.0 && run.timeout <= 900.0) {
+        return Err(format!(
+            "--timeout {}: Lambda's timeout is 1 to 900 seconds",
+            run.timeout
+        ));
     }
     let wrapper = if elf_machine(&bootstrap) == Some(183) && std::env::consts::ARCH != "aarch64" {
         Some(build::arm64_wrapper()?)
@@ -258,23 +298,34 @@ fn build_and_invoke(args: BuildArgs) -> Result<ExitCode, String> {
         no_pie: args.no_pie,
         features: args.features.clone(),
         out: args.out.clone(),
+        own_events: args.invoke_events,
     };
+    // Every event is read and checked before the build, which can take minutes.
+    let events = read_events(&args.invoke, &args.invoke_file, args.invoke_stdin)?;
+    let invoking = !events.is_empty() || args.invoke_events;
+    if invoking && args.extension {
+        return Err("--invoke runs functions; an extension runs beside one (it has no events of its own to send)".into());
+    }
+    if invoking {
+        // The run's settings too: a bad --timeout is said now, not after the build.
+        spec(&args.run, PathBuf::new(), Vec::new())?;
+    }
     let artifacts = build::build(&options)?;
     build::summary(&artifacts, arch);
     if let Some(budgets) = &args.check_budget {
         build::check_budgets(&artifacts, arch, budgets)?;
     }
-    let events = read_events(&args.invoke, &args.invoke_file, args.invoke_stdin)?;
-    if events.is_empty() {
+    if !invoking {
         return Ok(ExitCode::SUCCESS);
-    }
-    if args.extension {
-        return Err("--invoke runs functions; an extension runs beside one (it has no events of its own to send)".into());
     }
     let mut worst = ExitCode::SUCCESS;
     for a in &artifacts {
         eprintln!("== {}", a.name);
-        let code = invoke::run(&spec(&args.run, a.binary.clone(), events.clone())?)?;
+        let events = match &a.event_file {
+            Some(file) => vec![read_event_file(file)?],
+            None => events.clone(),
+        };
+        let code = invoke::run(&spec(&args.run, a.binary.clone(), events)?)?;
         if code != ExitCode::SUCCESS {
             worst = code;
         }
@@ -282,26 +333,41 @@ fn build_and_invoke(args: BuildArgs) -> Result<ExitCode, String> {
     Ok(worst)
 }
 
+/// The package's one built bootstrap, or what to do to have one.
 fn default_bootstrap() -> Result<PathBuf, String> {
     let meta = cargo_metadata::MetadataCommand::new()
         .no_deps()
         .exec()
         .map_err(|e| format!("cargo metadata: {e}"))?;
-    let pkg = meta.root_package().ok_or("name the bootstrap to run")?;
+    let pkg = meta
+        .root_package()
+        .ok_or("no package here: run invoke in a function's crate, or name the bootstrap to run")?;
     let bins: Vec<&str> = pkg
         .targets
         .iter()
         .filter(|t| t.is_bin())
         .map(|t| t.name.as_str())
         .collect();
+    let lambda = meta.target_directory.join("lambda").into_std_path_buf();
+    let bootstrap = |name: &str| lambda.join(name).join("bootstrap");
     match bins.as_slice() {
-        [one] => Ok(meta
-            .target_directory
-            .join("lambda")
-            .join(one)
-            .join("bootstrap")
-            .into_std_path_buf()),
-        _ => Err("this package has several binaries (or none): name the bootstrap to run".into()),
+        [one] if bootstrap(one).is_file() => Ok(bootstrap(one)),
+        [one] => Err(format!(
+            "{} is not built yet: run `cargo lambda-lite build` first (or `cargo lambda-lite build --invoke-file EVENT`, which builds then invokes)",
+            bootstrap(one).display()
+        )),
+        [] => Err(format!("{} has no binary to run", pkg.name)),
+        several => Err(format!(
+            "{} has several binaries: name the one to run, e.g. `cargo lambda-lite invoke {}` (built: {})",
+            pkg.name,
+            bootstrap(several[0]).display(),
+            several
+                .iter()
+                .map(|b| if bootstrap(b).is_file() { *b } else { "" })
+                .filter(|b| !b.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
 }
 

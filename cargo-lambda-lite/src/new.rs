@@ -2,33 +2,93 @@
 
 use std::path::{Path, PathBuf};
 
-/// The dependency line on lambda-lite: a path to the checkout this tool was built from, when
-/// it was (before lambda-lite is on crates.io that is the way in), the git repository when the
-/// tool was installed with `cargo install --git`, else the registry version.
+/// The dependency line on lambda-lite, from where this tool came: `--lambda-lite-path` if
+/// given; else the source `cargo install` recorded for it (the same git repository and commit,
+/// the checkout it was installed from by path, or the registry version); else, for a tool run
+/// from a checkout (`cargo run`, `build.sh`), that checkout; else the registry version.
 fn dependency(path: Option<&Path>) -> String {
-    let from_checkout = || {
-        let here = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()?
-            .to_path_buf();
-        let manifest = std::fs::read_to_string(here.join("Cargo.toml")).ok()?;
-        manifest.contains("name = \"lambda-lite\"").then_some(here)
-    };
-    match path.map(Path::to_path_buf).or_else(from_checkout) {
-        Some(dir) if path.is_none() && dir.components().any(|c| c.as_os_str() == "checkouts") => {
-            format!(
-                "lambda-lite = {{ git = {:?}, features = [\"json\"] }}",
-                env!("CARGO_PKG_REPOSITORY")
-            )
-        }
-        Some(dir) => format!(
+    let path_dep = |dir: PathBuf| {
+        format!(
             "lambda-lite = {{ path = {:?}, features = [\"json\"] }}",
             dir.canonicalize().unwrap_or(dir).display().to_string()
-        ),
-        None => format!(
+        )
+    };
+    let version = || {
+        format!(
             "lambda-lite = {{ version = \"{}\", features = [\"json\"] }}",
             env!("CARGO_PKG_VERSION")
-        ),
+        )
+    };
+    if let Some(dir) = path {
+        return path_dep(dir.to_path_buf());
     }
+    match install_source() {
+        Some(Source::Git { url, rev }) => {
+            return format!(
+                "lambda-lite = {{ git = {url:?}, rev = {rev:?}, features = [\"json\"] }}"
+            );
+        }
+        Some(Source::Path(tool_dir)) => {
+            if let Some(repo) = tool_dir.parent().filter(|r| is_lambda_lite(r)) {
+                return path_dep(repo.to_path_buf());
+            }
+        }
+        Some(Source::Registry) => return version(),
+        None => {}
+    }
+    match Path::new(env!("CARGO_MANIFEST_DIR")).parent() {
+        Some(repo) if is_lambda_lite(repo) => path_dep(repo.to_path_buf()),
+        _ => version(),
+    }
+}
+
+fn is_lambda_lite(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("Cargo.toml"))
+        .is_ok_and(|m| m.contains("name = \"lambda-lite\""))
+}
+
+/// Where `cargo install` took this tool from.
+enum Source {
+    Git {
+        url: String,
+        rev: String,
+    },
+    /// The tool's package folder (`cargo-lambda-lite/` of a checkout).
+    Path(PathBuf),
+    Registry,
+}
+
+/// The source `cargo install` recorded for this executable in `$CARGO_HOME/.crates2.json`
+/// (`None` when this executable is not the one in `$CARGO_HOME/bin`).
+fn install_source() -> Option<Source> {
+    let home = match std::env::var_os("CARGO_HOME") {
+        Some(home) => PathBuf::from(home),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".cargo"),
+    };
+    let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
+    if exe.parent()? != home.join("bin").canonicalize().ok()? {
+        return None;
+    }
+    let installs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.join(".crates2.json")).ok()?).ok()?;
+    // Keys read "cargo-lambda-lite 0.1.0 (git+https://host/repo?branch=main#<commit>)".
+    let key = installs["installs"]
+        .as_object()?
+        .keys()
+        .find(|k| k.starts_with("cargo-lambda-lite "))?;
+    let source = key.split_once('(')?.1.strip_suffix(')')?;
+    if let Some(git) = source.strip_prefix("git+") {
+        let (url, rev) = git.split_once('#')?;
+        let url = url.split_once('?').map_or(url, |(u, _)| u);
+        return Some(Source::Git {
+            url: url.to_owned(),
+            rev: rev.to_owned(),
+        });
+    }
+    if let Some(path) = source.strip_prefix("path+file://") {
+        return Some(Source::Path(PathBuf::from(path)));
+    }
+    source.starts_with("registry+").then_some(Source::Registry)
 }
 
 const MAIN: &str = r#"//! A Lambda function on lambda-lite: `{"name":"…"}` in, a greeting out.

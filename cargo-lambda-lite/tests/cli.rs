@@ -99,6 +99,27 @@ fn a_new_crate_outside_the_repository_builds_and_invokes_with_env() {
     for f in ["Cargo.toml", "src/main.rs", "events/hello.json"] {
         assert!(krate.join(f).is_file(), "{f}");
     }
+    // Before a build, invoke says what to do.
+    let early = tool().arg("invoke").current_dir(&krate).output().unwrap();
+    let (_, stderr) = text(&early);
+    assert_eq!(early.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is not built yet: run `cargo lambda-lite build` first"),
+        "{stderr}"
+    );
+    // A missing event file is said before anything is built.
+    let missing = tool()
+        .args(["build", "--invoke-file", "events/nope.json"])
+        .current_dir(&krate)
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&missing);
+    assert_eq!(missing.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("events/nope.json"), "{stderr}");
+    assert!(
+        !stderr.contains("building"),
+        "nothing was built first: {stderr}"
+    );
     let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
     assert!(
         manifest.contains("# opt-level = \"z\""),
@@ -141,6 +162,130 @@ fn a_new_crate_outside_the_repository_builds_and_invokes_with_env() {
         stdout.contains("Hello, again!"),
         "without --env the default greeting: {stdout}"
     );
+    // Every valid JSON string reaches the typed handler: escapes, \uXXXX (a surrogate pair
+    // too) and quotes (the template borrows where it can and owns where it must).
+    let escaped = tool()
+        .args([
+            "invoke",
+            "--event",
+            r#"{"name":"Zo\u00eb"}"#,
+            "--event",
+            r#"{"name":"say \"hi\"\nthen \ud83d\ude00"}"#,
+        ])
+        .current_dir(&krate)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&escaped);
+    assert!(escaped.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains(r#""message":"Hello, Zoë!""#), "{stdout}");
+    assert!(
+        stdout.contains(r#""message":"Hello, say \"hi\"\nthen 😀!""#),
+        "{stdout}"
+    );
+    // Lambda's Invoke API takes JSON only; so does invoke, before anything runs.
+    let raw = tool()
+        .args(["invoke", "--event", "hello"])
+        .current_dir(&krate)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&raw);
+    assert_eq!(raw.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("InvalidRequestContentException"),
+        "{stderr}"
+    );
+    assert!(
+        !stdout.contains("START"),
+        "the function never ran: {stdout}"
+    );
+}
+
+#[test]
+fn timeout_out_of_lambdas_range_is_refused_with_the_range() {
+    let run = tool()
+        .args(["invoke", "--timeout", "0", "--event", "{}"])
+        .arg(fixture("unwind"))
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--timeout 0: Lambda's timeout is 1 to 900 seconds"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn managed_instances_take_several_events_at_once_in_one_process() {
+    let started = std::time::Instant::now();
+    let run = tool()
+        .arg("invoke")
+        .arg(fixture("unwind"))
+        .args(["--env", "FIXTURE_MODE=concurrent"])
+        .args(["--env", "AWS_LAMBDA_MAX_CONCURRENCY=4"])
+        .args(["--event", r#""sleep:300:a""#, "--event", r#""sleep:300:b""#])
+        .args(["--event", r#""sleep:300:c""#, "--event", r#""sleep:300:d""#])
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let (stdout, stderr) = text(&run);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    let report = reports(&stdout);
+    assert_eq!(report.len(), 4, "{stdout}");
+    assert_eq!(
+        report
+            .iter()
+            .filter(|r| r.contains("Init Duration"))
+            .count(),
+        1,
+        "one process, one init: {stdout}"
+    );
+    for answer in ["a", "b", "c", "d"] {
+        assert!(stdout.lines().any(|l| l == answer), "{answer}: {stdout}");
+    }
+    // Four 300 ms events one after another take 1.2 s; at once, about 0.3 s (+ start-up).
+    assert!(
+        elapsed < std::time::Duration::from_millis(1100),
+        "{elapsed:?}: not served at once\n{stdout}"
+    );
+    assert!(
+        !stderr.contains("without a Lambda-Runtime-Aws-Request-Id") && stderr.lines().count() < 20,
+        "idle workers wait, they do not spin: {stderr}"
+    );
+}
+
+#[test]
+fn billed_duration_includes_a_cold_starts_init_rounded_up_to_the_millisecond() {
+    let run = tool()
+        .arg("invoke")
+        .arg(fixture("unwind"))
+        .args(["--event", r#""one""#, "--event", r#""two""#])
+        .args(["--env", "FIXTURE_INIT_MS=50"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&run);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    let field = |line: &str, name: &str| -> f64 {
+        let start = line
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} in {line}"))
+            + name.len();
+        line[start..].split(' ').next().unwrap().parse().unwrap()
+    };
+    let report = reports(&stdout);
+    let (cold, warm) = (report[0], report[1]);
+    let billed = field(cold, "Billed Duration: ");
+    let want = (field(cold, "\tDuration: ") + field(cold, "Init Duration: ")).ceil();
+    assert!(
+        (billed - want).abs() <= 1.0,
+        "cold: billed {billed}, duration + init {want}: {cold}"
+    );
+    assert!(billed >= 50.0, "the 50 ms init is billed: {cold}");
+    assert_eq!(
+        field(warm, "Billed Duration: "),
+        field(warm, "\tDuration: ").ceil().max(1.0),
+        "warm: the duration alone: {warm}"
+    );
 }
 
 #[test]
@@ -159,7 +304,7 @@ fn the_script_runtime_runs_a_function_sh_locally() {
             "--event",
             r#"{"shell":"yes"}"#,
             "--event",
-            "second",
+            r#""second""#,
             "--handler",
             "function.handler",
             "--task-root",
@@ -183,9 +328,9 @@ fn the_timeout_stops_the_function_and_the_next_event_gets_a_fresh_init() {
         .arg(fixture("unwind"))
         .args([
             "--event",
-            "sleep:5000:late",
+            r#""sleep:5000:late""#,
             "--event",
-            "after",
+            r#""after""#,
             "--timeout",
             "1",
             "--env",
@@ -205,7 +350,7 @@ fn the_timeout_stops_the_function_and_the_next_event_gets_a_fresh_init() {
     );
     let report = reports(&stdout);
     assert!(report[0].ends_with("\tStatus: timeout"), "{stdout}");
-    assert!(stdout.contains("\nafter\n"), "{stdout}");
+    assert!(stdout.contains("\n\"after\"\n"), "{stdout}");
     assert!(
         report[1].contains("Init Duration"),
         "a fresh init for the next event: {stdout}"
@@ -220,13 +365,15 @@ fn the_timeout_stops_the_function_and_the_next_event_gets_a_fresh_init() {
 fn payloads_over_lambdas_limits_are_refused_as_lambda_does() {
     let dir = outside("payloads");
     let big = dir.join("big.json");
-    std::fs::write(&big, vec![b'a'; 6 * 1024 * 1024 + 1]).unwrap();
+    let mut json = vec![b'a'; 6 * 1024 * 1024 + 1];
+    (json[0], *json.last_mut().unwrap()) = (b'"', b'"');
+    std::fs::write(&big, json).unwrap();
     let run = tool()
         .arg("invoke")
         .arg(fixture("unwind"))
         .arg("--event-file")
         .arg(&big)
-        .args(["--event", "huge", "--event", "fine"])
+        .args(["--event", r#""huge""#, "--event", r#""fine""#])
         .output()
         .unwrap();
     let (stdout, stderr) = text(&run);
@@ -241,7 +388,7 @@ fn payloads_over_lambdas_limits_are_refused_as_lambda_does() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("\nfine\n"),
+        stdout.contains("\n\"fine\"\n"),
         "served on after both: {stdout}"
     );
     assert_eq!(
@@ -256,7 +403,7 @@ fn a_crash_is_reported_and_the_next_event_is_served_by_a_fresh_init() {
     let run = tool()
         .arg("invoke")
         .arg(fixture("abort"))
-        .args(["--event", "panic", "--event", "alive again"])
+        .args(["--event", r#""panic""#, "--event", r#""alive again""#])
         .output()
         .unwrap();
     let (stdout, stderr) = text(&run);
@@ -269,7 +416,7 @@ fn a_crash_is_reported_and_the_next_event_is_served_by_a_fresh_init() {
         stderr.contains("the runtime exited after answering"),
         "{stderr}"
     );
-    assert!(stdout.contains("\nalive again\n"), "{stdout}");
+    assert!(stdout.contains("\n\"alive again\"\n"), "{stdout}");
     let report = reports(&stdout);
     assert_eq!(report.len(), 2);
     assert!(
@@ -285,9 +432,9 @@ fn streamed_answers_are_printed_with_a_failed_streams_error() {
         .arg(fixture("unwind"))
         .args([
             "--event",
-            "abcdef",
+            r#""abcdef""#,
             "--event",
-            "panic",
+            r#""panic""#,
             "--env",
             "FIXTURE_MODE=stream",
         ])
@@ -307,7 +454,13 @@ fn the_shutdown_hook_runs_at_the_end_of_a_local_run() {
     let run = tool()
         .arg("invoke")
         .arg(fixture("unwind"))
-        .args(["--event", "x", "--env", "FIXTURE_MODE=shutdown", "--env"])
+        .args([
+            "--event",
+            r#""x""#,
+            "--env",
+            "FIXTURE_MODE=shutdown",
+            "--env",
+        ])
         .arg(format!("HOOK_FILE={}", hooks.display()))
         .output()
         .unwrap();
@@ -418,4 +571,54 @@ fn an_extension_builds_into_the_extension_layout() {
         entries(&out.join("extensions/extension.zip")),
         [("extensions/extension".to_owned(), 0o100755)]
     );
+}
+
+#[test]
+fn new_depends_on_the_source_the_tool_was_installed_from() {
+    // A cargo home as `cargo install` leaves it: the executable in bin/ and its source in
+    // .crates2.json.
+    let home = outside("cargo-home");
+    std::fs::create_dir_all(home.join("bin")).unwrap();
+    let exe = home.join("bin/cargo-lambda-lite");
+    std::fs::copy(env!("CARGO_BIN_EXE_cargo-lambda-lite"), &exe).unwrap();
+    let checkout = repo().canonicalize().unwrap();
+    let cases = [
+        (
+            "git+https://git.example.org/team/lambda-lite?branch=main#0123abcd".to_owned(),
+            r#"lambda-lite = { git = "https://git.example.org/team/lambda-lite", rev = "0123abcd", features = ["json"] }"#.to_owned(),
+        ),
+        (
+            format!("path+file://{}", checkout.join("cargo-lambda-lite").display()),
+            format!(
+                r#"lambda-lite = {{ path = {:?}, features = ["json"] }}"#,
+                checkout.display().to_string()
+            ),
+        ),
+        (
+            "registry+https://github.com/rust-lang/crates.io-index".to_owned(),
+            r#"lambda-lite = { version = "0.1.0", features = ["json"] }"#.to_owned(),
+        ),
+    ];
+    for (i, (source, want)) in cases.iter().enumerate() {
+        let installs = serde_json::json!({
+            "installs": {
+                format!("cargo-lambda-lite 0.1.0 ({source})"): {
+                    "version_req": null, "bins": ["cargo-lambda-lite"], "features": [],
+                    "all_features": false, "no_default_features": false, "profile": "release",
+                    "target": "x86_64-unknown-linux-gnu", "rustc": "rustc 1.95.0"
+                }
+            }
+        });
+        std::fs::write(home.join(".crates2.json"), installs.to_string()).unwrap();
+        let name = format!("from-install-{i}");
+        let created = Command::new(&exe)
+            .args(["lambda-lite", "new", &name])
+            .env("CARGO_HOME", &home)
+            .current_dir(&home)
+            .output()
+            .unwrap();
+        assert!(created.status.success(), "{:?}", text(&created));
+        let manifest = std::fs::read_to_string(home.join(&name).join("Cargo.toml")).unwrap();
+        assert!(manifest.contains(want.as_str()), "{source}:\n{manifest}");
+    }
 }
