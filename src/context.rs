@@ -286,11 +286,11 @@ impl ClientContext {
         let client = json.get("client").cloned().unwrap_or_default();
         Some(ClientContext {
             client: ClientApplication {
-                installation_id: crate::json::text_of(&client, "installation_id"),
-                app_title: crate::json::text_of(&client, "app_title"),
-                app_version_name: crate::json::text_of(&client, "app_version_name"),
-                app_version_code: crate::json::text_of(&client, "app_version_code"),
-                app_package_name: crate::json::text_of(&client, "app_package_name"),
+                installation_id: text_of(&client, "installation_id"),
+                app_title: text_of(&client, "app_title"),
+                app_version_name: text_of(&client, "app_version_name"),
+                app_version_code: text_of(&client, "app_version_code"),
+                app_package_name: text_of(&client, "app_package_name"),
             },
             custom: json_map(json.get("custom")),
             environment: json_map(json.get("env").or_else(|| json.get("environment"))),
@@ -304,8 +304,8 @@ impl CognitoIdentity {
         let json: serde_json::Value = serde_json::from_str(raw).ok()?;
         json.as_object()?;
         Some(CognitoIdentity {
-            identity_id: crate::json::text_of(&json, "cognitoIdentityId"),
-            identity_pool_id: crate::json::text_of(&json, "cognitoIdentityPoolId"),
+            identity_id: text_of(&json, "cognitoIdentityId"),
+            identity_pool_id: text_of(&json, "cognitoIdentityPoolId"),
         })
     }
 }
@@ -362,6 +362,16 @@ impl Config {
             log_group: get("AWS_LAMBDA_LOG_GROUP_NAME"),
         }
     }
+}
+
+#[cfg(feature = "json")]
+/// The string at `key` of a JSON object, or empty when it is missing or not a string (the
+/// optional text fields of the typed client context and identity).
+fn text_of(v: &serde_json::Value, key: &str) -> String {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[cfg(test)]

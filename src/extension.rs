@@ -33,10 +33,10 @@ pub use public::*;
 mod public {
     use serde_json::Value;
 
+    use crate::error::{Error, Result};
     use crate::extension_client::Client;
     use crate::fatal::{self, Fatal};
     use crate::proto::request::ExtensionFailure;
-    use crate::{Error, Result};
 
     /// An event an extension can ask for.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]

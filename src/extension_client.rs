@@ -9,14 +9,14 @@ use crate::endpoint::Endpoint;
 #[cfg(feature = "extension")]
 use crate::error::ReportTo;
 #[cfg(feature = "extension")]
+use crate::error::{Error, Result};
+#[cfg(feature = "extension")]
 use crate::fatal::post_report;
 use crate::fatal::{Fatal, judge};
 use crate::proto::policy::Call;
 #[cfg(feature = "extension")]
 use crate::proto::{Span, request::ExtensionFailure};
 use crate::proto::{header, request};
-#[cfg(feature = "extension")]
-use crate::{Error, Result};
 
 static REGISTER_HEADERS: [&str; 1] = [header::EXTENSION_ID];
 

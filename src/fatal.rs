@@ -2,9 +2,9 @@
 //! status policy carried out on an answer ([`judge`]), the runtime's own diagnostics and its
 //! exits. Every module that talks to the Runtime or Extensions API uses it; it uses none of them.
 
-use crate::Error;
 use crate::conn::{self, Connection, ExchangeError};
 use crate::endpoint::Endpoint;
+use crate::error::Error;
 use crate::error::ReportTo;
 use crate::log::{self, Level};
 use crate::proto::WireError;

@@ -43,7 +43,9 @@
 use serde::Serialize;
 use serde::de::Deserialize;
 
-use crate::{Context, Error, Response, Result};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::response::Response;
 
 /// `errorType` of an event that does not deserialize into the handler's type.
 pub const INVALID_EVENT: &str = "Runtime.InvalidEvent";
@@ -82,15 +84,6 @@ where
 {
     let input = serde_json::from_slice(event).map_err(invalid_event)?;
     handler(input, ctx)?.into_json_response()
-}
-
-/// The string at `key` of a JSON object, or empty when it is missing or not a string (the
-/// optional text fields of the typed context, extension events and telemetry records).
-pub(crate) fn text_of(v: &serde_json::Value, key: &str) -> String {
-    v.get(key)
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[cold]

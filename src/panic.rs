@@ -9,9 +9,9 @@
 use std::cell::RefCell;
 use std::sync::Once;
 
-use crate::Error;
 use crate::conn::Link;
 use crate::endpoint::Endpoint;
+use crate::error::Error;
 use crate::proto::request::Invocation;
 
 /// The `errorType` of a panic in a handler or init.
@@ -122,9 +122,9 @@ mod abort {
     use std::net::TcpStream;
 
     use super::{PANIC_TYPE, Phase};
-    use crate::Error;
     use crate::conn::{Connection, Link, read_response};
     use crate::endpoint::Endpoint;
+    use crate::error::Error;
     use crate::error::ReportTo;
     use crate::proto::request::Invocation;
 

@@ -1,8 +1,9 @@
 //! What a handler answers with, chosen per invocation: the whole answer at once, or a stream
 //! it writes while it runs.
 
+use crate::context::Context;
+use crate::error::Result;
 use crate::stream::{self, ResponseStream, StreamBody};
-use crate::{Context, Result};
 
 /// A handler's answer to one invocation.
 ///

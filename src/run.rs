@@ -4,10 +4,11 @@
 //! [`Response`](crate::Response)); typed JSON is an adapter around it (`lambda_lite::json`).
 
 use crate::context::Context;
+use crate::error::Result;
 use crate::fatal::exit_fatal;
 use crate::response::IntoResponse;
 use crate::runtime::Runtime;
-use crate::{Result, worker};
+use crate::worker;
 
 /// Runs `handler` for every event, forever: the whole of a `bootstrap`'s `main`.
 ///

@@ -9,6 +9,7 @@ use crate::conn::{self, Connection};
 use crate::context::{Config, Context, NEXT_HEADERS};
 use crate::endpoint::Endpoint;
 use crate::error::ReportTo;
+use crate::error::{Error, Result};
 use crate::fatal::{Fatal, fail_and_exit, judge, parse_endpoint, post_report, runtime_api, warn};
 use crate::log;
 use crate::proto::WireError;
@@ -16,7 +17,7 @@ use crate::proto::policy::Call;
 use crate::proto::request::{self, Invocation};
 use crate::response::{IntoResponse, Response, Stream};
 use crate::stream::{self, Finished, Posting};
-use crate::{Error, Result, panic, sys};
+use crate::{panic, sys};
 
 /// `errorType` of an event the runtime could not read whole (over the cap, cut short).
 const INVALID_EVENT: &str = "Runtime.InvalidEvent";
@@ -61,8 +62,6 @@ pub struct Runtime {
     scratch: Vec<u8>,
     /// Present when this runtime is the process's only one: it then sets `_X_AMZN_TRACE_ID`.
     env: Option<sys::TraceEnv>,
-    /// Whether the first `GET /next` was made (the SnapStart sequence comes before it).
-    started: bool,
     _registered: sys::RuntimeToken,
 }
 
@@ -117,7 +116,6 @@ impl Runtime {
             head: Vec::with_capacity(512),
             scratch: Vec::new(),
             env: None,
-            started: false,
             _registered: registered,
         })
     }
@@ -168,13 +166,10 @@ impl Runtime {
         handler: &mut Handler<'_, '_>,
         waiting: Option<&mut dyn FnMut()>,
     ) -> Result<(), Fatal> {
-        if !self.started {
-            self.started = true;
-            if let Some(sequence) = BEFORE_FIRST_NEXT.get() {
-                static RAN: AtomicBool = AtomicBool::new(false);
-                if !RAN.swap(true, Ordering::SeqCst) {
-                    sequence(self);
-                }
+        if let Some(sequence) = BEFORE_FIRST_NEXT.get() {
+            static RAN: AtomicBool = AtomicBool::new(false);
+            if !RAN.load(Ordering::Relaxed) && !RAN.swap(true, Ordering::SeqCst) {
+                sequence(self);
             }
         }
         let Some(next) = self.next_invocation(waiting)? else {

@@ -18,7 +18,7 @@
 
 use std::sync::Mutex;
 
-use crate::Result;
+use crate::error::{Error, Result};
 use crate::fatal;
 use crate::panic::Phase;
 use crate::runtime::{self, Runtime};
@@ -84,7 +84,7 @@ fn run_hooks(runtime: &mut Runtime) {
         }
     }
     if let Err(fatal) = runtime.restore_next() {
-        runtime.fail_init(&crate::Error::new("Runtime.RestoreError", fatal.message()));
+        runtime.fail_init(&Error::new("Runtime.RestoreError", fatal.message()));
     }
     for hook in after {
         if let Err(error) = runtime.run_user(Phase::Restore, hook) {

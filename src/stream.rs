@@ -10,12 +10,14 @@ use std::fmt;
 use std::io::{self, IoSlice, Write};
 
 use crate::conn::{Connection, Link};
+use crate::context::Context;
 use crate::error::ReportTo;
+use crate::error::{Error, Result};
 use crate::fatal::{Fatal, judge};
+use crate::panic;
 use crate::proto::policy::Call;
 use crate::proto::request::{self, CHUNK_END, Invocation};
 use crate::text;
-use crate::{Context, Error, Result, panic};
 
 /// The content type of a response that starts with the HTTP integration prelude.
 pub(crate) const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";

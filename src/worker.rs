@@ -13,8 +13,8 @@
 //! and at once on a 5xx. Unset, not a number, 0 or 1: the one loop on the main thread, no
 //! thread created, exactly like [`run`](crate::run).
 
-use crate::Result;
 use crate::context::Context;
+use crate::error::Result;
 use crate::fatal;
 use crate::response::Response;
 use crate::runtime::Runtime;

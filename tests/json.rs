@@ -191,8 +191,8 @@ fn example_binary(name: &str) -> std::path::PathBuf {
 }
 
 /// The typed forms with one-time init compile as documented: the macro with `init`, and
-/// `json::run_with_init` with a closure. (They never return, so they are not run here; the
-/// byte-level init path they build on is tested in tests/process.rs.)
+/// `lambda_lite::init` then `json::call` in a closure. (They never return, so they are not run
+/// here; the init path they build on is tested in tests/process.rs.)
 #[allow(dead_code)]
 mod typed_init_forms_compile {
     use lambda_lite::{Context, Error};
@@ -203,7 +203,7 @@ mod typed_init_forms_compile {
         Ok(Prefix("hello".into()))
     }
 
-    fn handle(prefix: &mut Prefix, name: &str, _: &Context) -> Result<String, Error> {
+    fn handle(prefix: &mut Prefix, name: String, _: &Context) -> Result<String, Error> {
         Ok(format!("{} {name}", prefix.0))
     }
 
