@@ -80,6 +80,8 @@ build official-stream "$more" bin official-stream "musl, size profile, panic=abo
 build lite-concurrent "$bench_pkg" bin concurrent-sleep "musl, size profile, panic=abort" $musl
 build official-concurrent "$more" bin official-concurrent "musl, size profile, panic=abort, concurrency-tokio" $musl
 build lite-shutdown-echo "$bench_pkg" bin shutdown-echo "musl, size profile, panic=abort (echo + shutdown hook)" $musl
+build lite-http "$bench_pkg" bin http-hello "musl, size profile, panic=abort, feature http" $musl
+build official-http "$more" bin official-http "musl, size profile, panic=abort (lambda_http)" $musl
 build lite-extension "$lite" example extension "musl, size profile, panic=abort, feature extension" $musl "" extension
 build lite-telemetry "$lite" example telemetry "musl, size profile, panic=abort, feature extension" $musl "" extension
 build official-extension "$more" bin official-extension "musl, size profile, panic=abort (lambda-extension)" $musl
@@ -158,6 +160,11 @@ cands+=(--candidate "lite-concurrent-1=$(b lite-concurrent)" --env AWS_LAMBDA_MA
 cands+=(--candidate "lite-concurrent-8=$(b lite-concurrent)" --env AWS_LAMBDA_MAX_CONCURRENCY=8)
 step "measuring cold start and warm cycle ($spawns spawns, $warm invocations each, interleaved)…"
 bench=$("$tool" bench --reference official-echo-abort --spawns "$spawns" --warm "$warm" "${cands[@]}")
+
+step "measuring the HTTP function on both runtimes (a Function URL request)…"
+http_bench=$("$tool" bench --reference official-http --spawns "$spawns" --warm "$warm" --event-file "$root/events/http_api.json" \
+  --candidate "lite-http=$(b lite-http)" --candidate "official-http=$(b official-http)" \
+  --candidate "lite-http-api=$(b lite-http-api-abort)")
 
 step "measuring the shutdown hook's cost at start-up…"
 shutdown_bench=$("$tool" bench-init --spawns "$spawns" --candidate "lite-echo-abort=$(b lite-echo-abort)" \
@@ -268,6 +275,15 @@ fi
   echo "\`run_concurrent\` (tokio tasks), each alone on the machine while it runs."
   echo
   echo "$conc_bench"
+  echo
+  echo "## HTTP functions"
+  echo
+  echo "The same HTTP function (greets \`?name=\`, answers JSON with a cookie) on lambda-lite's \`http\` feature"
+  echo "(size-report/lite-bench \`http-hello\`) and on \`lambda_http\` (size-report/official-more \`official-http\`), and"
+  echo "examples/http_api.rs (hand-written serde structs, payload 2.0 only), each sent events/http_api.json (a Function"
+  echo "URL request) for the warm cycle. Interleaved; ratios to \`official-http\`."
+  echo
+  echo "$http_bench"
   echo
   echo "## The graceful-shutdown hook at start-up"
   echo

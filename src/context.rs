@@ -366,8 +366,9 @@ impl Config {
 
 #[cfg(feature = "json")]
 /// The string at `key` of a JSON object, or empty when it is missing or not a string (the
-/// optional text fields of the typed client context and identity).
-fn text_of(v: &serde_json::Value, key: &str) -> String {
+/// optional text fields of the typed client context and identity, extension events and
+/// telemetry records).
+pub(crate) fn text_of(v: &serde_json::Value, key: &str) -> String {
     v.get(key)
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default()

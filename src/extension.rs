@@ -199,7 +199,7 @@ mod public {
     fn parse_event(body: &[u8]) -> Result<Event, Fatal> {
         let json: Value = serde_json::from_slice(body)
             .map_err(|e| Fatal::new(&["the extension event is not JSON: ", &e.to_string()]))?;
-        let text = |key: &str| crate::json::text_of(&json, key);
+        let text = |key: &str| crate::context::text_of(&json, key);
         let deadline_ms = json.get("deadlineMs").and_then(Value::as_u64).unwrap_or(0);
         match json.get("eventType").and_then(Value::as_str) {
             Some("INVOKE") => Ok(Event::Invoke(InvokeEvent {

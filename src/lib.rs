@@ -26,6 +26,7 @@
 //! | a streamed answer (Function URLs, `InvokeWithResponseStream`) | return [`Response::stream`]`(|event, ctx, out| …)`, writing to a [`ResponseStream`] |
 //! | several invocations at once (Lambda Managed Instances) | [`run_concurrent`] with a `Fn + Sync` handler |
 //! | typed JSON events and results (feature `json`) | [`json::call`] or `lambda_main!(json handler)` |
+//! | HTTP: Function URLs, API Gateway, ALBs (feature `http`) | `http::Request` → `http::Response`, `lambda_main!(http handler)` |
 //! | to drive the loop yourself (tests, a custom `main`) | [`Runtime::from_env`], [`Runtime::init`], [`Runtime::step`] |
 //!
 //! ```no_run
@@ -62,7 +63,8 @@
 //!
 //! # Features
 //!
-//! `json` (typed handlers), `extension` (extensions and the Telemetry API), `log` and
+//! `json` (typed handlers), `http` (HTTP functions for every HTTP event source, buffered or
+//! streamed), `extension` (extensions and the Telemetry API), `log` and
 //! `tracing` (route those crates' records into Lambda-format lines), `dns` (host names in
 //! `AWS_LAMBDA_RUNTIME_API`). None is on by default.
 //!
@@ -99,6 +101,8 @@ mod worker;
 // The entry points, a bootstrap's whole `main`: on top of all of the above.
 mod run;
 // Around the loop.
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod log;

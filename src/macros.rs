@@ -18,6 +18,9 @@
 /// - `json` (feature `json`): a typed handler, `fn(Event, &Context) -> Result<R, Error>`
 ///   (`Event: Deserialize`, which may borrow from the event buffer; `R: Serialize`, or a
 ///   `Response` to stream); see the `lambda_lite::json` module.
+/// - or `http` (feature `http`): an HTTP handler, `fn(http::Request, &Context) ->
+///   Result<http::Response, Error>`, for Function URLs, API Gateway and ALBs; see the
+///   `lambda_lite::http` module.
 ///
 /// So `lambda_main!(concurrent json init = setup, handler = handle)` is the fullest form.
 /// The expansion is safe code only, so it compiles under `#![forbid(unsafe_code)]`.
@@ -46,8 +49,10 @@
 #[macro_export]
 macro_rules! lambda_main {
     (concurrent json $($rest:tt)+) => { $crate::lambda_main!(@main run_concurrent [&] [json] $($rest)+); };
+    (concurrent http $($rest:tt)+) => { $crate::lambda_main!(@main run_concurrent [&] [http] $($rest)+); };
     (concurrent $($rest:tt)+) => { $crate::lambda_main!(@main run_concurrent [&] [] $($rest)+); };
     (json $($rest:tt)+) => { $crate::lambda_main!(@main run [&mut] [json] $($rest)+); };
+    (http $($rest:tt)+) => { $crate::lambda_main!(@main run [&mut] [http] $($rest)+); };
     (@main $entry:ident [$($state:tt)+] [$($json:ident)?] init = $init:expr, handler = $handler:expr $(,)?) => {
         fn main() {
             #[allow(unused_mut)]
@@ -65,6 +70,7 @@ macro_rules! lambda_main {
         }
     };
     (@call [json] $event:ident, $ctx:ident, $h:expr) => { $crate::json::call($event, $ctx, $h) };
+    (@call [http] $event:ident, $ctx:ident, $h:expr) => { $crate::http::call($event, $ctx, $h) };
     (@call [] $event:ident, $ctx:ident, $h:expr) => { ($h)($event, $ctx) };
     (@main $($rest:tt)*) => {
         compile_error!("lambda_main! takes `[concurrent] [json] handler` or `[concurrent] [json] init = setup, handler = handle`; a handler streams by returning `Response::stream(…)`");

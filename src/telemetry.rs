@@ -193,7 +193,7 @@ pub struct ReportMetrics {
 
 impl Telemetry {
     fn from_json(json: Value) -> Telemetry {
-        let text = crate::json::text_of;
+        let text = crate::context::text_of;
         let time = text(&json, "time");
         let record_type = text(&json, "type");
         let content = json.get("record").cloned().unwrap_or(Value::Null);

@@ -95,6 +95,32 @@ pub(crate) fn push_base64(out: &mut Vec<u8>, data: &[u8]) {
     }
 }
 
+/// The bytes of standard or URL-safe base64 `text` (padding optional; whitespace and any other
+/// character skipped), as HTTP integrations send a binary body.
+#[cfg(feature = "http")]
+pub(crate) fn base64_decode(text: &[u8]) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for sextet in text.iter().filter_map(|&c| value(c)) {
+        acc = acc << 6 | u32::from(sextet);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +169,31 @@ mod tests {
             let back: String = serde_json::from_slice(&out).unwrap();
             assert_eq!(back, *s);
         }
+    }
+
+    #[test]
+    #[cfg(feature = "http")]
+    fn base64_decodes_what_it_encodes() {
+        for data in [
+            &b""[..],
+            b"f",
+            b"fo",
+            b"foo",
+            b"foob",
+            b"fooba",
+            b"foobar",
+            &[0, 0xff, 0xfe, 0x80],
+        ] {
+            let mut encoded = Vec::new();
+            push_base64(&mut encoded, data);
+            assert_eq!(base64_decode(&encoded), data);
+        }
+        assert_eq!(
+            base64_decode(b"Zm9v\nYmFy"),
+            b"foobar",
+            "line breaks are skipped"
+        );
+        assert_eq!(base64_decode(b"-_8"), [0xfb, 0xff], "the URL-safe alphabet");
     }
 
     #[test]

@@ -128,7 +128,14 @@ fn the_readme_main_job_builds_every_example_and_each_answers_its_own_event() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
-    for name in ["echo", "hello", "stream", "json_echo", "http_api"] {
+    for name in [
+        "echo",
+        "hello",
+        "stream",
+        "json_echo",
+        "http_api",
+        "http_echo",
+    ] {
         assert!(
             stderr.contains(&format!("== {name}\n")),
             "{name} ran:\n{stderr}"
@@ -136,7 +143,7 @@ fn the_readme_main_job_builds_every_example_and_each_answers_its_own_event() {
     }
     assert_eq!(
         stdout.matches("\nREPORT RequestId: ").count(),
-        5,
+        6,
         "one invocation each:\n{stdout}"
     );
     assert!(stdout.contains("Hello Zoë from hello!"), "{stdout}");
@@ -144,5 +151,9 @@ fn the_readme_main_job_builds_every_example_and_each_answers_its_own_event() {
     assert!(
         stdout.contains(r#"\"message\":\"hello, Zoë \\\"the\\\" 😀\""#),
         "{stdout}"
+    );
+    assert!(
+        stdout.contains(r#"\"source\":\"FunctionUrl\""#),
+        "http_echo: {stdout}"
     );
 }

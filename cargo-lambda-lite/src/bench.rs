@@ -175,7 +175,17 @@ pub fn bench(args: &[String]) -> Res<ExitCode> {
         .iter()
         .find(|(k, _)| k == "--reference")
         .map(|(_, v)| v.clone());
-    let event = br#"{"hello":"world"}"#;
+    // What each warm invocation sends: `--event TEXT` or `--event-file FILE` (an HTTP request,
+    // the SDK function's key), else a small object.
+    let event = match (
+        opts.iter().find(|(k, _)| k == "--event"),
+        opts.iter().find(|(k, _)| k == "--event-file"),
+    ) {
+        (Some((_, text)), _) => text.clone().into_bytes(),
+        (None, Some((_, file))) => std::fs::read(file).map_err(|e| format!("{file}: {e}"))?,
+        (None, None) => br#"{"hello":"world"}"#.to_vec(),
+    };
+    let event = &event[..];
     let mut cold = vec![Vec::new(); cands.len()];
     let mut startup_rss = vec![Vec::new(); cands.len()];
     for round in 0..spawns + 3 {

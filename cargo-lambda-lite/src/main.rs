@@ -53,10 +53,13 @@ enum Cmd {
     New {
         /// The crate's name (and folder).
         name: String,
-        /// Depend on lambda-lite at this path (default: the checkout this tool was built from,
-        /// if it was, else the crates.io version).
+        /// Depend on lambda-lite at this path (default: where this tool was installed from).
         #[arg(long)]
         lambda_lite_path: Option<PathBuf>,
+        /// An HTTP function (Function URLs, API Gateway, ALBs) with a sample event of each
+        /// source in events/, instead of a JSON one.
+        #[arg(long)]
+        http: bool,
     },
     /// Regenerate size-report/REPORT.md of the lambda-lite repository (builds every candidate
     /// and the official anchors, then measures them interleaved; tens of minutes).
@@ -415,11 +418,13 @@ fn main() -> ExitCode {
         Cmd::New {
             name,
             lambda_lite_path,
-        } => new::new(&name, lambda_lite_path.as_deref()).map(|dir| {
+            http,
+        } => new::new(&name, lambda_lite_path.as_deref(), http).map(|dir| {
             println!(
-                "created {}: cd {} && cargo lambda-lite build --invoke-file events/hello.json",
+                "created {}: cd {} && cargo lambda-lite build --invoke-file events/{}.json",
                 dir.display(),
-                dir.display()
+                dir.display(),
+                if http { "function_url" } else { "hello" }
             );
             ExitCode::SUCCESS
         }),

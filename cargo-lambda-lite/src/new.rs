@@ -6,16 +6,16 @@ use std::path::{Path, PathBuf};
 /// given; else the source `cargo install` recorded for it (the same git repository and commit,
 /// the checkout it was installed from by path, or the registry version); else, for a tool run
 /// from a checkout (`cargo run`, `build.sh`), that checkout; else the registry version.
-fn dependency(path: Option<&Path>) -> String {
+fn dependency(path: Option<&Path>, feature: &str) -> String {
     let path_dep = |dir: PathBuf| {
         format!(
-            "lambda-lite = {{ path = {:?}, features = [\"json\"] }}",
+            "lambda-lite = {{ path = {:?}, features = [{feature:?}] }}",
             dir.canonicalize().unwrap_or(dir).display().to_string()
         )
     };
     let version = || {
         format!(
-            "lambda-lite = {{ version = \"{}\", features = [\"json\"] }}",
+            "lambda-lite = {{ version = \"{}\", features = [{feature:?}] }}",
             env!("CARGO_PKG_VERSION")
         )
     };
@@ -25,7 +25,7 @@ fn dependency(path: Option<&Path>) -> String {
     match install_source() {
         Some(Source::Git { url, rev }) => {
             return format!(
-                "lambda-lite = {{ git = {url:?}, rev = {rev:?}, features = [\"json\"] }}"
+                "lambda-lite = {{ git = {url:?}, rev = {rev:?}, features = [{feature:?}] }}"
             );
         }
         Some(Source::Path(tool_dir)) => {
@@ -135,7 +135,38 @@ lambda_main!(json init = setup, handler = handler);
 "#;
 
 /// Writes the crate `name` into `./name`.
-pub fn new(name: &str, path: Option<&Path>) -> Result<PathBuf, String> {
+/// The HTTP template's sample events, one per source (`new --http`).
+const HTTP_EVENTS: [(&str, &str); 4] = [
+    (
+        "function_url",
+        include_str!("http_events/function_url.json"),
+    ),
+    ("http_api", include_str!("http_events/http_api.json")),
+    ("rest_api", include_str!("http_events/rest_api.json")),
+    ("alb", include_str!("http_events/alb.json")),
+];
+
+const HTTP_MAIN: &str = r#"//! An HTTP function on lambda-lite: a Lambda Function URL, an API Gateway HTTP or REST API or
+//! an Application Load Balancer calls it, and the answer goes back in the shape each expects.
+//!
+//! `cargo lambda-lite build --invoke-file events/function_url.json` builds it and runs it
+//! locally; events/ holds a request from each source.
+use lambda_lite::http::{Request, Response};
+use lambda_lite::{Context, Error, lambda_main};
+
+fn handler(req: Request<'_>, _ctx: &Context) -> Result<Response, Error> {
+    let name = req.query("name").unwrap_or("world");
+    Response::new(200).json(&serde_json::json!({
+        "message": format!("Hello, {name}!"),
+        "path": req.path(),
+    }))
+}
+
+lambda_main!(http handler);
+"#;
+
+/// Writes the crate `name` into `./name`: a JSON function, or with `http` an HTTP one.
+pub fn new(name: &str, path: Option<&Path>, http: bool) -> Result<PathBuf, String> {
     let valid = !name.is_empty()
         && name
             .bytes()
@@ -167,7 +198,7 @@ edition = "2024"
 
 [dependencies]
 {}
-serde = {{ version = "1", features = ["derive"] }}
+{}
 
 # `cargo lambda-lite build` passes the size profile to cargo itself; to build with plain
 # `cargo build --release`, uncomment it here:
@@ -178,11 +209,23 @@ serde = {{ version = "1", features = ["derive"] }}
 # panic = "abort"   # or "unwind": panics are then caught and the function serves on
 # strip = true
 "#,
-            dependency(path)
+            dependency(path, if http { "http" } else { "json" }),
+            if http {
+                "serde_json = \"1\""
+            } else {
+                "serde = { version = \"1\", features = [\"derive\"] }"
+            }
         ),
     )?;
-    write("src/main.rs", &MAIN.replace("NAME", name))?;
-    write("events/hello.json", "{\"name\":\"world\"}\n")?;
+    if http {
+        write("src/main.rs", HTTP_MAIN)?;
+        for (source, event) in HTTP_EVENTS {
+            write(&format!("events/{source}.json"), event)?;
+        }
+    } else {
+        write("src/main.rs", &MAIN.replace("NAME", name))?;
+        write("events/hello.json", "{\"name\":\"world\"}\n")?;
+    }
     write(".gitignore", "/target\n")?;
     Ok(dir)
 }

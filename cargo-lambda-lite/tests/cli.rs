@@ -622,3 +622,65 @@ fn new_depends_on_the_source_the_tool_was_installed_from() {
         assert!(manifest.contains(want.as_str()), "{source}:\n{manifest}");
     }
 }
+
+#[test]
+fn new_http_scaffolds_a_function_that_answers_each_source_in_its_shape() {
+    let dir = outside("new-http");
+    let created = tool()
+        .args([
+            "lambda-lite",
+            "new",
+            "web-fn",
+            "--http",
+            "--lambda-lite-path",
+        ])
+        .arg(repo())
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{:?}", text(&created));
+    let krate = dir.join("web-fn");
+    let mut build = tool();
+    build.arg("build");
+    for source in ["function_url", "http_api", "rest_api", "alb"] {
+        build
+            .arg("--invoke-file")
+            .arg(format!("events/{source}.json"));
+    }
+    let run = build
+        .env_remove("CARGO_TARGET_DIR")
+        .current_dir(&krate)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&run);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    let answers: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter(|l| l.starts_with("{\"statusCode\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 4, "{stdout}");
+    let message = |a: &serde_json::Value| -> String {
+        let body: serde_json::Value = serde_json::from_str(a["body"].as_str().unwrap()).unwrap();
+        body["message"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(message(&answers[0]), "Hello, Zoë!");
+    assert!(
+        answers[0]["cookies"].is_array(),
+        "payload 2.0: {}",
+        answers[0]
+    );
+    assert_eq!(message(&answers[1]), "Hello, Ana!");
+    assert_eq!(message(&answers[2]), "Hello, René!");
+    assert!(
+        answers[2]["multiValueHeaders"].is_object(),
+        "REST: {}",
+        answers[2]
+    );
+    assert_eq!(message(&answers[3]), "Hello, Kai!");
+    assert_eq!(
+        answers[3]["statusDescription"], "200 OK",
+        "ALB: {}",
+        answers[3]
+    );
+}
