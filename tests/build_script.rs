@@ -89,6 +89,22 @@ fn user_crate_builds_to_a_deterministic_zip_and_invokes_locally() {
     ] {
         assert!(report.contains(field), "{report}");
     }
+    // With several binaries, invoke names them rather than guessing.
+    let invoke = Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .args(["-p", "cargo-lambda-lite", "--", "invoke"])
+        .current_dir(&krate)
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&invoke.stderr);
+    assert_eq!(invoke.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("has several binaries: name the one to run")
+            && stderr.contains("my-fn, other"),
+        "{stderr}"
+    );
     let first = std::fs::read(out.join("my-fn/bootstrap.zip")).unwrap();
     build();
     assert!(

@@ -10,11 +10,13 @@
 
 mod bench;
 mod build;
+mod deploy;
 mod invoke;
 mod local;
 mod new;
 mod pack;
 
+use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +51,11 @@ enum Cmd {
     /// Run an already built bootstrap on a local Runtime API, with Lambda's REPORT lines.
     #[command(after_help = EXIT_STATUS)]
     Invoke(InvokeArgs),
+    /// Build, then create or update the function on AWS (provided.al2023) with the AWS SDK;
+    /// unchanged code is not uploaded and an unchanged deploy changes nothing.
+    Deploy(DeployArgs),
+    /// Build, then write a SAM template whose code is the zip alone (template.yaml).
+    Template(TemplateArgs),
     /// Create a function crate that builds and invokes as it stands.
     New {
         /// The crate's name (and folder).
@@ -163,6 +170,100 @@ struct BuildArgs {
     invoke_events: bool,
     #[command(flatten)]
     run: RunArgs,
+}
+
+/// Which function of the package, built how (deploy and template).
+#[derive(Args)]
+struct Target {
+    /// The binary (default: the package's only one).
+    #[arg(long = "bin")]
+    bin: Option<String>,
+    /// An example instead of a binary.
+    #[arg(long = "example")]
+    example: Option<String>,
+    /// The package's Cargo.toml (default: the one cargo finds from here).
+    #[arg(long)]
+    manifest_path: Option<PathBuf>,
+    /// Graviton (arm64) rather than x86_64.
+    #[arg(long)]
+    arm64: bool,
+    /// Cargo features to enable.
+    #[arg(long)]
+    features: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum UrlMode {
+    Buffered,
+    ResponseStream,
+}
+
+#[derive(Args)]
+struct DeployArgs {
+    /// The function's name on AWS (default: the binary's name).
+    name: Option<String>,
+    #[command(flatten)]
+    target: Target,
+    /// The execution role's ARN (default: lambda-lite-<name>, created with the basic
+    /// execution policy when missing, reused after).
+    #[arg(long)]
+    role: Option<String>,
+    /// Memory in MB (default 128).
+    #[arg(long)]
+    memory: Option<i32>,
+    /// Timeout in seconds (default 3).
+    #[arg(long)]
+    timeout: Option<i32>,
+    /// An environment variable, KEY=VALUE (repeatable; values are never printed).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Environment variables from a file of KEY=VALUE lines.
+    #[arg(long)]
+    env_file: Option<PathBuf>,
+    /// A tag, KEY=VALUE (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    tags: Vec<String>,
+    /// The function's description.
+    #[arg(long)]
+    description: Option<String>,
+    /// Publish a version (only when something changed: an unchanged deploy reuses the latest).
+    #[arg(long)]
+    publish: bool,
+    /// Point this alias at the published version (implies --publish).
+    #[arg(long)]
+    alias: Option<String>,
+    /// A Function URL (auth AWS_IAM unless --public).
+    #[arg(long)]
+    url: bool,
+    /// Make the Function URL public (auth NONE, with the permissions Lambda requires).
+    #[arg(long, requires = "url")]
+    public: bool,
+    /// The Function URL's invoke mode.
+    #[arg(long, value_enum, requires = "url")]
+    url_invoke_mode: Option<UrlMode>,
+    /// Publish the build's layer.zip as a version of the layer NAME instead of a function (the
+    /// script runtime, say).
+    #[arg(long, value_name = "NAME")]
+    layer: Option<String>,
+    /// Build an external extension and publish it as a layer version named after it.
+    #[arg(long)]
+    extension: bool,
+    /// Upload the zip through this S3 bucket (needed above Lambda's 50 MB direct limit).
+    #[arg(long)]
+    s3_bucket: Option<String>,
+    /// Print the plan (create / update code / update configuration / nothing) and change
+    /// nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Args)]
+struct TemplateArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Where to write it (default: template.yaml beside Cargo.toml).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -374,6 +475,227 @@ fn default_bootstrap() -> Result<PathBuf, String> {
     }
 }
 
+/// Builds the one function `target` names (with a layer.zip when `layer`, as an extension when
+/// `extension`); returns it and the package's manifest.
+fn build_one(
+    target: &Target,
+    layer: bool,
+    extension: bool,
+) -> Result<(build::Artifact, PathBuf, build::Arch), String> {
+    let arch = if target.arm64 {
+        build::Arch::Arm64
+    } else {
+        build::Arch::X86_64
+    };
+    let options = build::Options {
+        manifest: target.manifest_path.clone(),
+        bins: target.bin.iter().cloned().collect(),
+        examples: target.example.iter().cloned().collect(),
+        arch,
+        panic: "abort".into(),
+        layer,
+        extension,
+        nightly: false,
+        no_pie: false,
+        features: target.features.clone(),
+        out: None,
+        own_events: false,
+    };
+    let mut artifacts = build::build(&options)?;
+    build::summary(&artifacts, arch);
+    if artifacts.len() != 1 {
+        let names: Vec<&str> = artifacts.iter().map(|a| a.name.as_str()).collect();
+        return Err(format!(
+            "this package builds several functions ({}): name one with --bin or --example",
+            names.join(", ")
+        ));
+    }
+    let manifest = match &target.manifest_path {
+        Some(m) => m.clone(),
+        None => std::env::current_dir()
+            .map_err(|e| e.to_string())?
+            .ancestors()
+            .map(|d| d.join("Cargo.toml"))
+            .find(|m| m.is_file())
+            .ok_or("no Cargo.toml here or above")?,
+    };
+    Ok((artifacts.remove(0), manifest, arch))
+}
+
+fn key_values(pairs: &[String], what: &str) -> Result<BTreeMap<String, String>, String> {
+    pairs
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| format!("{what} {kv}: expected KEY=VALUE"))
+        })
+        .collect()
+}
+
+fn deploy(args: DeployArgs) -> Result<ExitCode, String> {
+    let layer = args.layer.is_some();
+    let (artifact, manifest, arch) = build_one(&args.target, layer, args.extension)?;
+    let zip_named = |name: &str| {
+        artifact
+            .zips
+            .iter()
+            .find(|z| z.file_name().is_some_and(|f| f == name))
+            .cloned()
+    };
+    if let Some(layer_name) = &args.layer {
+        return deploy::publish_layer(&deploy::LayerPlan {
+            name: layer_name.clone(),
+            zip: zip_named("layer.zip").ok_or("the build made no layer.zip")?,
+            arch,
+            description: args.description.clone().unwrap_or_default(),
+            dry_run: args.dry_run,
+        })
+        .map(|()| ExitCode::SUCCESS);
+    }
+    if args.extension {
+        return deploy::publish_layer(&deploy::LayerPlan {
+            name: artifact.name.clone(),
+            zip: artifact
+                .zips
+                .first()
+                .cloned()
+                .ok_or("the build made no zip")?,
+            arch,
+            description: args.description.clone().unwrap_or_default(),
+            dry_run: args.dry_run,
+        })
+        .map(|()| ExitCode::SUCCESS);
+    }
+    // Cargo.toml's [package.metadata.lambda-lite.deploy], under the flags.
+    let meta = deploy::metadata(&manifest);
+    let text = |key: &str| meta[key].as_str().map(str::to_owned);
+    let number = |key: &str| meta[key].as_i64().and_then(|n| i32::try_from(n).ok());
+    let table = |key: &str| -> BTreeMap<String, String> {
+        meta[key]
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut env = table("env");
+    if let Some(file) = &args.env_file {
+        let lines =
+            std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let pairs: Vec<String> = lines
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+        env.extend(key_values(&pairs, &file.display().to_string())?);
+    }
+    env.extend(key_values(&args.env, "--env")?);
+    let mut tags = table("tags");
+    tags.extend(key_values(&args.tags, "--tag")?);
+    let url_meta = &meta["url"];
+    let url = if args.url || url_meta.is_object() {
+        let public = args.public || url_meta["public"].as_bool() == Some(true);
+        let streaming = match args.url_invoke_mode {
+            Some(UrlMode::ResponseStream) => true,
+            Some(UrlMode::Buffered) => false,
+            None => url_meta["invoke_mode"].as_str() == Some("RESPONSE_STREAM"),
+        };
+        Some(deploy::Url { public, streaming })
+    } else {
+        None
+    };
+    let memory = args.memory.or(number("memory")).unwrap_or(128);
+    let timeout = args.timeout.or(number("timeout")).unwrap_or(3);
+    if !(128..=10240).contains(&memory) {
+        return Err(format!("--memory {memory}: Lambda takes 128 to 10240 MB"));
+    }
+    if !(1..=900).contains(&timeout) {
+        return Err(format!(
+            "--timeout {timeout}: Lambda takes 1 to 900 seconds"
+        ));
+    }
+    let plan = deploy::Plan {
+        name: args
+            .name
+            .clone()
+            .or(text("name"))
+            .unwrap_or_else(|| artifact.name.clone()),
+        zip: zip_named("bootstrap.zip").ok_or("the build made no bootstrap.zip")?,
+        arch,
+        role: args.role.clone().or(text("role")),
+        memory,
+        timeout,
+        env,
+        tags,
+        description: args
+            .description
+            .clone()
+            .or(text("description"))
+            .unwrap_or_default(),
+        publish: args.publish || meta["publish"].as_bool() == Some(true),
+        alias: args.alias.clone().or(text("alias")),
+        url,
+        s3_bucket: args.s3_bucket.clone().or(text("s3_bucket")),
+        dry_run: args.dry_run,
+    };
+    deploy::deploy(&plan).map(|()| ExitCode::SUCCESS)
+}
+
+fn template(args: TemplateArgs) -> Result<ExitCode, String> {
+    let (artifact, manifest, arch) = build_one(&args.target, false, false)?;
+    let dir = manifest
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .to_path_buf();
+    let zip = artifact
+        .zips
+        .first()
+        .ok_or("the build made no zip")?
+        .clone();
+    let code_uri = zip.strip_prefix(&dir).unwrap_or(&zip).display().to_string();
+    let logical: String = artifact
+        .name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    let text = format!(
+        "AWSTemplateFormatVersion: '2010-09-09'\n\
+         Transform: AWS::Serverless-2016-10-31\n\
+         Description: {name}, a lambda-lite function (built by cargo lambda-lite)\n\
+         Resources:\n\
+         \x20 {logical}Function:\n\
+         \x20   Type: AWS::Serverless::Function\n\
+         \x20   Properties:\n\
+         \x20     CodeUri: {code_uri}\n\
+         \x20     Runtime: provided.al2023\n\
+         \x20     Handler: bootstrap\n\
+         \x20     Architectures: [{arch}]\n\
+         \x20     MemorySize: 128\n\
+         \x20     Timeout: 3\n",
+        name = artifact.name,
+        arch = arch.name(),
+    );
+    let out = args.out.unwrap_or_else(|| dir.join("template.yaml"));
+    std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!("wrote {} (CodeUri: {code_uri})", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn report(repo: Option<PathBuf>) -> Result<ExitCode, String> {
     let start = repo.unwrap_or_else(|| std::env::current_dir().unwrap_or_default());
     let root = start
@@ -429,6 +751,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }),
         Cmd::Report { repo } => report(repo),
+        Cmd::Deploy(args) => deploy(args),
+        Cmd::Template(args) => template(args),
         Cmd::Bench { args } => bench::bench(&args),
         Cmd::BenchStream { args } => bench::bench_stream(&args),
         Cmd::BenchConcurrency { args } => bench::bench_concurrency(&args),

@@ -526,6 +526,24 @@ fn arm64_artifacts_sit_beside_x86_64_ones_and_zips_are_deterministic() {
         (info["architecture"].as_str(), info["panic"].as_str()),
         (Some("arm64"), Some("abort"))
     );
+    // "pie" says what the linker made: the ELF type (ET_DYN 3 is PIE, ET_EXEC 2 is not).
+    let elf_type = |p: &Path| {
+        let head = std::fs::read(p).unwrap();
+        u16::from_le_bytes([head[16], head[17]])
+    };
+    assert_eq!(
+        info["pie"].as_bool(),
+        Some(elf_type(&out.join("echo-arm64/bootstrap")) == 3),
+        "{info}"
+    );
+    let x86_info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("echo/build.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        x86_info["pie"].as_bool(),
+        Some(elf_type(&x86) == 3),
+        "{x86_info}"
+    );
     // Rebuilding gives the same bytes; another panic mode in the same folder is said.
     let (_, stderr) = build(&["--layer", "--panic", "unwind"]);
     assert!(

@@ -1,0 +1,779 @@
+//! `deploy`: from a build to a live function with the AWS SDK for Rust (credentials, region,
+//! profiles, retries and `AWS_ENDPOINT_URL` as the SDK resolves them). Unchanged code is never
+//! uploaded: the zip's SHA-256 is compared with the function's `CodeSha256`, and unchanged
+//! configuration is not sent either, so a second deploy of the same source changes nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    Architecture, Environment, FunctionCode, FunctionConfiguration, FunctionUrlAuthType,
+    InvokeMode, LastUpdateStatus, LayerVersionContentInput, Runtime, State,
+};
+use sha2::{Digest, Sha256};
+
+use crate::build::Arch;
+
+/// Lambda's limit on a zip uploaded directly; a larger one goes through S3.
+const DIRECT_UPLOAD_LIMIT: usize = 50 * 1024 * 1024;
+/// The managed policy the created execution role gets, and nothing more.
+const BASIC_EXECUTION: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+const ASSUME_ROLE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// A Function URL as asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Url {
+    /// `NONE` (public: needs `--public`) or `AWS_IAM`.
+    pub public: bool,
+    /// `RESPONSE_STREAM` rather than `BUFFERED`.
+    pub streaming: bool,
+}
+
+/// What to deploy, flags over `[package.metadata.lambda-lite.deploy]` over defaults.
+#[derive(Debug)]
+pub struct Plan {
+    pub name: String,
+    pub zip: PathBuf,
+    pub arch: Arch,
+    pub role: Option<String>,
+    pub memory: i32,
+    pub timeout: i32,
+    pub env: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub description: String,
+    pub publish: bool,
+    pub alias: Option<String>,
+    pub url: Option<Url>,
+    pub s3_bucket: Option<String>,
+    pub dry_run: bool,
+}
+
+/// A layer to publish (`--layer`, `--extension`).
+#[derive(Debug)]
+pub struct LayerPlan {
+    pub name: String,
+    pub zip: PathBuf,
+    pub arch: Arch,
+    pub description: String,
+    pub dry_run: bool,
+}
+
+fn sdk_error(what: &str, e: impl std::error::Error) -> String {
+    // The SDK's Display is terse; its source chain says what the service answered.
+    let mut text = format!("{what} failed: {e}");
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    if text.contains("credentials") || text.contains("Credentials") {
+        text.push_str(
+            " (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws configure`)",
+        );
+    }
+    text
+}
+
+/// The code's `CodeSha256` as Lambda computes it: base64 of the SHA-256 of the zip.
+pub fn code_sha256(zip: &[u8]) -> String {
+    let digest = Sha256::digest(zip);
+    base64_encode(&digest)
+}
+
+fn base64_encode(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for group in data.chunks(3) {
+        let b = [
+            group[0],
+            *group.get(1).unwrap_or(&0),
+            *group.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            out.push(if i <= group.len() {
+                ALPHABET[(n >> shift & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime for the AWS SDK: {e}"))
+}
+
+async fn config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+fn architecture(arch: Arch) -> Architecture {
+    match arch {
+        Arch::X86_64 => Architecture::X8664,
+        Arch::Arm64 => Architecture::Arm64,
+    }
+}
+
+/// Deploys `plan`; prints what it did (or, with `dry_run`, what it would do).
+pub fn deploy(plan: &Plan) -> Result<(), String> {
+    runtime()?.block_on(deploy_async(plan))
+}
+
+async fn deploy_async(plan: &Plan) -> Result<(), String> {
+    let zip = std::fs::read(&plan.zip).map_err(|e| format!("{}: {e}", plan.zip.display()))?;
+    if zip.len() > DIRECT_UPLOAD_LIMIT && plan.s3_bucket.is_none() {
+        return Err(format!(
+            "{} is {} B, over Lambda's 50 MB direct upload: pass --s3-bucket BUCKET",
+            plan.zip.display(),
+            zip.len()
+        ));
+    }
+    let sha = code_sha256(&zip);
+    let config = config().await;
+    if config.region().is_none() {
+        return Err("no AWS region: set AWS_REGION (or a region in your AWS profile)".into());
+    }
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let current = match lambda.get_function().function_name(&plan.name).send().await {
+        Ok(out) => out.configuration,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            None
+        }
+        Err(e) => return Err(sdk_error(&format!("GetFunction {}", plan.name), e)),
+    };
+    let env_names = plan.env.keys().cloned().collect::<Vec<_>>().join(", ");
+    let mut changed = Vec::new();
+    let function = match current {
+        None => {
+            if plan.dry_run {
+                println!(
+                    "plan: create {} (provided.al2023, {}, {} MB, {} s, environment: [{env_names}]){}",
+                    plan.name,
+                    plan.arch.name(),
+                    plan.memory,
+                    plan.timeout,
+                    if plan.role.is_none() {
+                        "; an execution role with the basic execution policy, unless one exists"
+                    } else {
+                        ""
+                    }
+                );
+                return dry_run_rest(plan);
+            }
+            let (role, fresh) = match &plan.role {
+                Some(arn) => (arn.clone(), false),
+                None => execution_role(&config, &plan.name).await?,
+            };
+            let created = create(&lambda, plan, &zip, &sha, &role, fresh).await?;
+            changed.push("created".to_owned());
+            created
+        }
+        Some(current) => {
+            let code_changed = current.code_sha256() != Some(sha.as_str())
+                || !current.architectures().contains(&architecture(plan.arch));
+            let config_changes = configuration_changes(&current, plan);
+            if plan.dry_run {
+                let mut steps = Vec::new();
+                if code_changed {
+                    steps.push("update code".to_owned());
+                }
+                if !config_changes.is_empty() {
+                    steps.push(format!(
+                        "update configuration ({})",
+                        config_changes.join(", ")
+                    ));
+                }
+                if steps.is_empty() {
+                    steps.push("nothing: code and configuration are unchanged".into());
+                }
+                println!("plan: {}: {}", plan.name, steps.join("; "));
+                return dry_run_rest(plan);
+            }
+            if code_changed {
+                upload(&lambda, plan, &zip).await?;
+                wait_updated(&lambda, &plan.name).await?;
+                changed.push("code".to_owned());
+            }
+            if !config_changes.is_empty() {
+                let mut update = lambda
+                    .update_function_configuration()
+                    .function_name(&plan.name)
+                    .memory_size(plan.memory)
+                    .timeout(plan.timeout)
+                    .description(&plan.description)
+                    .environment(environment(plan));
+                if let Some(role) = &plan.role {
+                    update = update.role(role);
+                }
+                update
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("UpdateFunctionConfiguration", e))?;
+                wait_updated(&lambda, &plan.name).await?;
+                changed.push(format!("configuration ({})", config_changes.join(", ")));
+            }
+            lambda
+                .get_function_configuration()
+                .function_name(&plan.name)
+                .send()
+                .await
+                .map(function_from)
+                .map_err(|e| sdk_error("GetFunctionConfiguration", e))?
+        }
+    };
+    let arn = function.function_arn().unwrap_or_default().to_owned();
+    let mut version = "$LATEST".to_owned();
+    if plan.publish || plan.alias.is_some() {
+        version = publish(&lambda, &plan.name, &sha, !changed.is_empty(), &mut changed).await?;
+    }
+    if let Some(alias) = &plan.alias {
+        point_alias(&lambda, &plan.name, alias, &version, &mut changed).await?;
+    }
+    if let Some(url) = &plan.url {
+        function_url(&lambda, &plan.name, url, &mut changed).await?;
+    }
+    println!("function: {arn}");
+    println!("version: {version}");
+    if changed.is_empty() {
+        println!(
+            "unchanged: the code (CodeSha256 {sha}) and the configuration are already deployed; nothing was uploaded"
+        );
+    } else {
+        println!("changed: {}", changed.join(", "));
+    }
+    if !plan.env.is_empty() {
+        println!("environment: {env_names} (values not shown)");
+    }
+    Ok(())
+}
+
+/// The plan's steps after the function's own, without calling anything that writes.
+fn dry_run_rest(plan: &Plan) -> Result<(), String> {
+    if plan.publish || plan.alias.is_some() {
+        println!("plan: publish a version if the code or configuration changed");
+    }
+    if let Some(alias) = &plan.alias {
+        println!("plan: point alias {alias} at that version");
+    }
+    if let Some(url) = &plan.url {
+        println!(
+            "plan: a Function URL, auth {}, invoke mode {}{}",
+            if url.public { "NONE" } else { "AWS_IAM" },
+            if url.streaming {
+                "RESPONSE_STREAM"
+            } else {
+                "BUFFERED"
+            },
+            if url.public {
+                " (public: anyone can call it)"
+            } else {
+                ""
+            }
+        );
+    }
+    println!("dry run: nothing was changed");
+    Ok(())
+}
+
+fn function_from(
+    out: aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput,
+) -> FunctionConfiguration {
+    FunctionConfiguration::builder()
+        .set_function_arn(out.function_arn)
+        .set_code_sha256(out.code_sha256)
+        .set_version(out.version)
+        .build()
+}
+
+fn environment(plan: &Plan) -> Environment {
+    Environment::builder()
+        .set_variables(Some(plan.env.clone().into_iter().collect()))
+        .build()
+}
+
+/// The configuration fields that differ from the plan (names only: values may be secret).
+fn configuration_changes(current: &FunctionConfiguration, plan: &Plan) -> Vec<String> {
+    let mut changes = Vec::new();
+    if current.memory_size() != Some(plan.memory) {
+        changes.push("memory".to_owned());
+    }
+    if current.timeout() != Some(plan.timeout) {
+        changes.push("timeout".to_owned());
+    }
+    if current.description().unwrap_or("") != plan.description {
+        changes.push("description".to_owned());
+    }
+    let deployed: BTreeMap<String, String> = current
+        .environment()
+        .and_then(|e| e.variables())
+        .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    if deployed != plan.env {
+        changes.push("environment".to_owned());
+    }
+    if let Some(role) = &plan.role
+        && current.role() != Some(role.as_str())
+    {
+        changes.push("role".to_owned());
+    }
+    changes
+}
+
+/// The execution role `lambda-lite-<function>`: reused when it exists, else created with the
+/// basic execution policy (logs) and nothing more.
+async fn execution_role(
+    config: &aws_config::SdkConfig,
+    function: &str,
+) -> Result<(String, bool), String> {
+    let iam = aws_sdk_iam::Client::new(config);
+    let name: String = format!("lambda-lite-{function}").chars().take(64).collect();
+    match iam.get_role().role_name(&name).send().await {
+        Ok(out) => {
+            if let Some(role) = out.role {
+                println!("role: reusing {}", role.arn);
+                return Ok((role.arn, false));
+            }
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) => {}
+        Err(e) => return Err(sdk_error(&format!("GetRole {name}"), e)),
+    }
+    let created = iam
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(ASSUME_ROLE)
+        .description("Execution role of a lambda-lite function: CloudWatch Logs only")
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("CreateRole {name} (or pass --role ARN)"), e))?;
+    iam.attach_role_policy()
+        .role_name(&name)
+        .policy_arn(BASIC_EXECUTION)
+        .send()
+        .await
+        .map_err(|e| sdk_error("AttachRolePolicy AWSLambdaBasicExecutionRole", e))?;
+    let arn = created.role.map(|r| r.arn).unwrap_or_default();
+    println!("role: created {arn} with AWSLambdaBasicExecutionRole");
+    Ok((arn, true))
+}
+
+async fn create(
+    lambda: &aws_sdk_lambda::Client,
+    plan: &Plan,
+    zip: &[u8],
+    sha: &str,
+    role: &str,
+    fresh_role: bool,
+) -> Result<FunctionConfiguration, String> {
+    let code = match code_location(plan, zip) {
+        Location::Direct => FunctionCode::builder().zip_file(Blob::new(zip)).build(),
+        Location::S3(bucket, key) => {
+            put_s3(plan, &bucket, &key, zip).await?;
+            FunctionCode::builder()
+                .s3_bucket(bucket)
+                .s3_key(key)
+                .build()
+        }
+    };
+    // A role just created takes a few seconds before Lambda can assume it: retry for a minute
+    // (a role given with --role that Lambda cannot assume is an error at once).
+    let started = Instant::now();
+    let created = loop {
+        let attempt = lambda
+            .create_function()
+            .function_name(&plan.name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(role)
+            .code(code.clone())
+            .architectures(architecture(plan.arch))
+            .memory_size(plan.memory)
+            .timeout(plan.timeout)
+            .description(&plan.description)
+            .environment(environment(plan))
+            .set_tags(Some(plan.tags.clone().into_iter().collect()))
+            .send()
+            .await;
+        match attempt {
+            Ok(out) => break out,
+            Err(e)
+                if fresh_role
+                    && started.elapsed() < Duration::from_secs(60)
+                    && e.as_service_error().is_some_and(|s| {
+                        s.is_invalid_parameter_value_exception() && s.to_string().contains("assume")
+                    }) =>
+            {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+            Err(e) => return Err(sdk_error(&format!("CreateFunction {}", plan.name), e)),
+        }
+    };
+    if created.code_sha256() != Some(sha) {
+        eprintln!(
+            "deploy: Lambda reports CodeSha256 {:?}, the zip's is {sha}",
+            created.code_sha256()
+        );
+    }
+    wait_updated(lambda, &plan.name).await?;
+    Ok(FunctionConfiguration::builder()
+        .set_function_arn(created.function_arn)
+        .set_version(created.version)
+        .build())
+}
+
+enum Location {
+    Direct,
+    S3(String, String),
+}
+
+fn code_location(plan: &Plan, zip: &[u8]) -> Location {
+    match &plan.s3_bucket {
+        Some(bucket) => Location::S3(
+            bucket.clone(),
+            format!(
+                "lambda-lite/{}/{}.zip",
+                plan.name,
+                code_sha256(zip).replace('/', "_")
+            ),
+        ),
+        None => Location::Direct,
+    }
+}
+
+async fn put_s3(plan: &Plan, bucket: &str, key: &str, zip: &[u8]) -> Result<(), String> {
+    let config = config().await;
+    let s3 = aws_sdk_s3::Client::new(&config);
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from(zip.to_vec()))
+        .send()
+        .await
+        .map_err(|e| {
+            sdk_error(
+                &format!("PutObject s3://{bucket}/{key} for {}", plan.name),
+                e,
+            )
+        })?;
+    Ok(())
+}
+
+async fn upload(lambda: &aws_sdk_lambda::Client, plan: &Plan, zip: &[u8]) -> Result<(), String> {
+    let update = lambda
+        .update_function_code()
+        .function_name(&plan.name)
+        .architectures(architecture(plan.arch));
+    let update = match code_location(plan, zip) {
+        Location::Direct => update.zip_file(Blob::new(zip)),
+        Location::S3(bucket, key) => {
+            put_s3(plan, &bucket, &key, zip).await?;
+            update.s3_bucket(bucket).s3_key(key)
+        }
+    };
+    update
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("UpdateFunctionCode {}", plan.name), e))?;
+    Ok(())
+}
+
+/// Waits until the function is active and its last update is done (five minutes at most).
+async fn wait_updated(lambda: &aws_sdk_lambda::Client, name: &str) -> Result<(), String> {
+    let started = Instant::now();
+    loop {
+        let out = lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetFunctionConfiguration", e))?;
+        let state = out.state();
+        let update = out.last_update_status();
+        if matches!(state, Some(State::Failed)) || matches!(update, Some(LastUpdateStatus::Failed))
+        {
+            return Err(format!(
+                "{name}: the update failed: {}",
+                out.last_update_status_reason()
+                    .or(out.state_reason())
+                    .unwrap_or("no reason given")
+            ));
+        }
+        let active = matches!(state, None | Some(State::Active));
+        let done = !matches!(update, Some(LastUpdateStatus::InProgress));
+        if active && done {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            return Err(format!("{name} is still not active after five minutes"));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Publishes a version when something changed (or none was published yet), else reuses the
+/// latest one: no new revision for an unchanged deploy.
+async fn publish(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    sha: &str,
+    something_changed: bool,
+    changed: &mut Vec<String>,
+) -> Result<String, String> {
+    if !something_changed {
+        let versions = lambda
+            .list_versions_by_function()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(|e| sdk_error("ListVersionsByFunction", e))?;
+        let latest = versions
+            .versions()
+            .iter()
+            .filter_map(|v| v.version().and_then(|v| v.parse::<u64>().ok()))
+            .max();
+        if let Some(latest) = latest {
+            return Ok(latest.to_string());
+        }
+    }
+    let published = lambda
+        .publish_version()
+        .function_name(name)
+        .code_sha256(sha)
+        .send()
+        .await
+        .map_err(|e| sdk_error("PublishVersion", e))?;
+    let version = published.version().unwrap_or("?").to_owned();
+    changed.push(format!("version {version} published"));
+    Ok(version)
+}
+
+async fn point_alias(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    alias: &str,
+    version: &str,
+    changed: &mut Vec<String>,
+) -> Result<(), String> {
+    match lambda
+        .get_alias()
+        .function_name(name)
+        .name(alias)
+        .send()
+        .await
+    {
+        Ok(current) if current.function_version() == Some(version) => Ok(()),
+        Ok(_) => {
+            lambda
+                .update_alias()
+                .function_name(name)
+                .name(alias)
+                .function_version(version)
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("UpdateAlias {alias}"), e))?;
+            changed.push(format!("alias {alias} -> {version}"));
+            Ok(())
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            lambda
+                .create_alias()
+                .function_name(name)
+                .name(alias)
+                .function_version(version)
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("CreateAlias {alias}"), e))?;
+            changed.push(format!("alias {alias} -> {version} created"));
+            Ok(())
+        }
+        Err(e) => Err(sdk_error(&format!("GetAlias {alias}"), e)),
+    }
+}
+
+/// The Function URL as asked, and for a public one the resource-policy statements Lambda
+/// requires (`lambda:InvokeFunctionUrl` and `lambda:InvokeFunction` for everyone, through the
+/// URL only); an IAM-authenticated URL gets no statement (callers need their own permission).
+async fn function_url(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    url: &Url,
+    changed: &mut Vec<String>,
+) -> Result<(), String> {
+    let auth = if url.public {
+        FunctionUrlAuthType::None
+    } else {
+        FunctionUrlAuthType::AwsIam
+    };
+    let mode = if url.streaming {
+        InvokeMode::ResponseStream
+    } else {
+        InvokeMode::Buffered
+    };
+    let address = match lambda
+        .get_function_url_config()
+        .function_name(name)
+        .send()
+        .await
+    {
+        Ok(current) if current.auth_type() == &auth && current.invoke_mode() == Some(&mode) => {
+            current.function_url().to_owned()
+        }
+        Ok(_) => {
+            let out = lambda
+                .update_function_url_config()
+                .function_name(name)
+                .auth_type(auth.clone())
+                .invoke_mode(mode.clone())
+                .send()
+                .await
+                .map_err(|e| sdk_error("UpdateFunctionUrlConfig", e))?;
+            changed.push("Function URL".to_owned());
+            out.function_url().to_owned()
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            let out = lambda
+                .create_function_url_config()
+                .function_name(name)
+                .auth_type(auth.clone())
+                .invoke_mode(mode.clone())
+                .send()
+                .await
+                .map_err(|e| sdk_error("CreateFunctionUrlConfig", e))?;
+            changed.push("Function URL created".to_owned());
+            out.function_url().to_owned()
+        }
+        Err(e) => return Err(sdk_error("GetFunctionUrlConfig", e)),
+    };
+    if url.public {
+        let policy = match lambda.get_policy().function_name(name).send().await {
+            Ok(out) => out.policy().unwrap_or_default().to_owned(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                String::new()
+            }
+            Err(e) => return Err(sdk_error("GetPolicy", e)),
+        };
+        for (sid, action) in [
+            ("LambdaLitePublicUrl", "lambda:InvokeFunctionUrl"),
+            ("LambdaLitePublicUrlInvoke", "lambda:InvokeFunction"),
+        ] {
+            if policy.contains(sid) {
+                continue;
+            }
+            let mut add = lambda
+                .add_permission()
+                .function_name(name)
+                .statement_id(sid)
+                .action(action)
+                .principal("*");
+            add = if action == "lambda:InvokeFunctionUrl" {
+                add.function_url_auth_type(FunctionUrlAuthType::None)
+            } else {
+                add.invoked_via_function_url(true)
+            };
+            add.send()
+                .await
+                .map_err(|e| sdk_error(&format!("AddPermission {action}"), e))?;
+            changed.push(format!("permission {action} for everyone"));
+        }
+        println!("url: {address} (public: anyone can call it, auth NONE)");
+    } else {
+        println!("url: {address} (AWS_IAM: callers sign their requests)");
+    }
+    Ok(())
+}
+
+/// Publishes `plan.zip` as a new version of the layer `plan.name`.
+pub fn publish_layer(plan: &LayerPlan) -> Result<(), String> {
+    if plan.dry_run {
+        println!(
+            "plan: publish {} as a new version of layer {} ({})",
+            plan.zip.display(),
+            plan.name,
+            plan.arch.name()
+        );
+        println!("dry run: nothing was changed");
+        return Ok(());
+    }
+    let zip = std::fs::read(&plan.zip).map_err(|e| format!("{}: {e}", plan.zip.display()))?;
+    runtime()?.block_on(async {
+        let config = config().await;
+        let lambda = aws_sdk_lambda::Client::new(&config);
+        let out = lambda
+            .publish_layer_version()
+            .layer_name(&plan.name)
+            .description(&plan.description)
+            .content(
+                LayerVersionContentInput::builder()
+                    .zip_file(Blob::new(zip))
+                    .build(),
+            )
+            .compatible_runtimes(Runtime::Providedal2023)
+            .compatible_architectures(architecture(plan.arch))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("PublishLayerVersion {}", plan.name), e))?;
+        println!(
+            "layer: {} (version {})",
+            out.layer_version_arn().unwrap_or_default(),
+            out.version()
+        );
+        Ok(())
+    })
+}
+
+/// `[package.metadata.lambda-lite.deploy]` of the manifest, if any.
+pub fn metadata(manifest: &Path) -> serde_json::Value {
+    cargo_metadata::MetadataCommand::new()
+        .manifest_path(manifest)
+        .no_deps()
+        .exec()
+        .ok()
+        .and_then(|m| {
+            let wanted = manifest.canonicalize().ok()?;
+            m.packages
+                .into_iter()
+                .find(|p| p.manifest_path.as_std_path() == wanted)
+                .map(|p| p.metadata["lambda-lite"]["deploy"].clone())
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_sha256_is_base64_of_the_sha256() {
+        assert_eq!(
+            code_sha256(b""),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+        assert_eq!(
+            code_sha256(b"abc"),
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
+    }
+}

@@ -1,0 +1,441 @@
+//! `deploy` against moto's server (Lambda, IAM, STS and S3 without Docker), reached through
+//! `AWS_ENDPOINT_URL` as a user's AWS configuration would point at AWS, and started by the test.
+//! Moto records every request it serves, which proves what a command called.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python() -> &'static str {
+    "python3"
+}
+
+/// moto's server, installed with pip when missing, on a free port.
+fn moto() -> Moto {
+    let has = || {
+        Command::new(python())
+            .args(["-c", "import moto.server, boto3, flask"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has() {
+        eprintln!("installing moto[server] from PyPI (pip install 'moto[server]')…");
+        let installed = Command::new(python())
+            .args(["-m", "pip", "install", "--quiet", "moto[server]"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            installed && has(),
+            "this test needs moto's server: `python3 -m pip install 'moto[server]'` failed; install it by hand"
+        );
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(python())
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .env("MOTO_ENABLE_RECORDING", "true")
+        .env(
+            "MOTO_RECORDER_FILEPATH",
+            std::env::temp_dir().join(format!("moto-recording-{port}")),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+impl Moto {
+    /// boto3 against moto: `code` runs with `l` (Lambda) and `iam` clients; prints its result.
+    fn py(&self, code: &str) -> String {
+        let script = format!(
+            "import boto3, json\nkw = dict(endpoint_url={:?}, region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\nl = boto3.client('lambda', **kw)\niam = boto3.client('iam', **kw)\n{code}\n",
+            self.endpoint
+        );
+        let out = Command::new(python())
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Starts recording requests afresh.
+    fn record(&self) {
+        self.post("/moto-api/recorder/reset-recording");
+        self.post("/moto-api/recorder/start-recording");
+    }
+
+    /// The (method, path, action) of each request recorded since [`Moto::record`].
+    fn recorded(&self) -> Vec<String> {
+        let text = self.py(&format!(
+            "import urllib.request\nprint(urllib.request.urlopen({:?}).read().decode())",
+            format!("{}/moto-api/recorder/download-recording", self.endpoint)
+        ));
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["method"].as_str().unwrap_or(""),
+                    r["url"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    }
+
+    fn post(&self, path: &str) {
+        self.py(&format!(
+            "import urllib.request\nurllib.request.urlopen(urllib.request.Request({:?}, method='POST'))",
+            format!("{}{path}", self.endpoint)
+        ));
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// `cargo lambda-lite deploy` of the repository's echo example, as a user with AWS configured
+/// for moto runs it.
+fn deploy(moto: &Moto, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
+        .args(["deploy", "--example", "echo", "--manifest-path"])
+        .arg(repo().join("Cargo.toml"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn writes(recorded: &[String]) -> Vec<&String> {
+    recorded
+        .iter()
+        .filter(|r| {
+            !r.starts_with("GET ") && !r.contains("Action=Get") && !r.contains("Action=List")
+        })
+        .collect()
+}
+
+#[test]
+fn create_then_an_unchanged_redeploy_changes_nothing_and_a_configuration_change_only_it() {
+    let moto = moto();
+    let first = deploy(
+        &moto,
+        &["my-echo", "--env", "SECRET=hunter2", "--memory", "256"],
+    );
+    let out = text(&first);
+    assert!(first.status.success(), "{out}");
+    assert!(out.contains("function: arn:aws:lambda:us-east-1:"), "{out}");
+    assert!(out.contains("role: created arn:aws:iam::"), "{out}");
+    assert!(
+        out.contains("environment: SECRET (values not shown)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("hunter2"),
+        "an --env value is never printed: {out}"
+    );
+    let zip = std::fs::read(repo().join("target/lambda/echo/bootstrap.zip")).unwrap();
+    let live = moto.py(
+        "c = l.get_function(FunctionName='my-echo')['Configuration']\nprint(json.dumps([c['Runtime'], c['Architectures'], c['CodeSha256'], c['MemorySize'], c['Handler']]))",
+    );
+    let live: serde_json::Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(live[0], "provided.al2023");
+    assert_eq!(live[1], serde_json::json!(["x86_64"]));
+    assert_eq!(live[2], sha256_base64(&zip), "CodeSha256 is the zip's");
+    assert_eq!(
+        (live[3].as_i64(), live[4].as_str()),
+        (Some(256), Some("bootstrap"))
+    );
+    let policies = moto.py(
+        "print(json.dumps([p['PolicyArn'] for p in iam.list_attached_role_policies(RoleName='lambda-lite-my-echo')['AttachedPolicies']]))",
+    );
+    assert_eq!(
+        policies, r#"["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]"#,
+        "the basic execution policy and nothing more"
+    );
+
+    // The recorder sees writes when there are some: a configuration change.
+    moto.record();
+    let change = deploy(
+        &moto,
+        &["my-echo", "--env", "SECRET=hunter2", "--memory", "320"],
+    );
+    assert!(change.status.success(), "{}", text(&change));
+    let recorded = moto.recorded();
+    assert!(
+        writes(&recorded)
+            .iter()
+            .any(|r| r.starts_with("PUT ") && r.contains("/configuration")),
+        "{recorded:#?}"
+    );
+    let restored = deploy(
+        &moto,
+        &["my-echo", "--env", "SECRET=hunter2", "--memory", "256"],
+    );
+    assert!(restored.status.success(), "{}", text(&restored));
+
+    // The same build again: nothing uploaded, nothing written.
+    moto.record();
+    let again = deploy(
+        &moto,
+        &["my-echo", "--env", "SECRET=hunter2", "--memory", "256"],
+    );
+    let out = text(&again);
+    assert!(again.status.success(), "{out}");
+    assert!(out.contains("unchanged:"), "{out}");
+    let recorded = moto.recorded();
+    assert!(
+        recorded
+            .iter()
+            .any(|r| r.starts_with("GET ") && r.contains("/functions/my-echo")),
+        "the recorder saw the deploy read the function: {recorded:#?}"
+    );
+    assert!(
+        writes(&recorded).is_empty(),
+        "an unchanged deploy writes nothing: {recorded:#?}"
+    );
+
+    // A configuration change is an update of the configuration only.
+    let memory = deploy(
+        &moto,
+        &["my-echo", "--env", "SECRET=hunter2", "--memory", "512"],
+    );
+    let out = text(&memory);
+    assert!(out.contains("changed: configuration (memory)"), "{out}");
+}
+
+#[test]
+fn an_edit_updates_the_code_and_publish_and_alias_follow_it() {
+    let moto = moto();
+    // Deploy the echo under this name, then point the function at other code: the next
+    // deploy of the echo sees a different CodeSha256 and uploads.
+    let first = deploy(&moto, &["edited-echo", "--publish", "--alias", "live"]);
+    let out = text(&first);
+    assert!(first.status.success(), "{out}");
+    assert!(out.contains("version: 1"), "{out}");
+    moto.py(
+        "import io, zipfile\nb = io.BytesIO()\nz = zipfile.ZipFile(b, 'w'); z.writestr('bootstrap', 'other'); z.close()\nl.update_function_code(FunctionName='edited-echo', ZipFile=b.getvalue())",
+    );
+    let second = deploy(&moto, &["edited-echo", "--publish", "--alias", "live"]);
+    let out = text(&second);
+    assert!(second.status.success(), "{out}");
+    assert!(out.contains("changed: code"), "{out}");
+    assert!(out.contains("version 2 published"), "{out}");
+    let alias =
+        moto.py("print(l.get_alias(FunctionName='edited-echo', Name='live')['FunctionVersion'])");
+    assert_eq!(alias, "2");
+    let third = deploy(&moto, &["edited-echo", "--publish", "--alias", "live"]);
+    let out = text(&third);
+    assert!(
+        out.contains("version: 2") && out.contains("unchanged:"),
+        "no new revision: {out}"
+    );
+}
+
+#[test]
+fn a_public_streaming_url_gets_its_mode_and_the_permissions_lambda_requires() {
+    let moto = moto();
+    let refused = deploy(&moto, &["url-echo", "--public"]);
+    assert!(!refused.status.success(), "--public needs --url");
+    let run = deploy(
+        &moto,
+        &[
+            "url-echo",
+            "--url",
+            "--public",
+            "--url-invoke-mode",
+            "response-stream",
+        ],
+    );
+    let out = text(&run);
+    assert!(run.status.success(), "{out}");
+    assert!(
+        out.contains("(public: anyone can call it, auth NONE)"),
+        "{out}"
+    );
+    let config = moto.py(
+        "c = l.get_function_url_config(FunctionName='url-echo')\nprint(c['AuthType'], c.get('InvokeMode'))",
+    );
+    assert_eq!(config, "NONE RESPONSE_STREAM");
+    let policy = moto.py("print(l.get_policy(FunctionName='url-echo')['Policy'])");
+    let policy: serde_json::Value = serde_json::from_str(&policy).unwrap();
+    let actions: Vec<&str> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"lambda:InvokeFunctionUrl") && actions.contains(&"lambda:InvokeFunction"),
+        "{policy}"
+    );
+    let private = deploy(&moto, &["iam-echo", "--url"]);
+    let out = text(&private);
+    assert!(
+        out.contains("(AWS_IAM: callers sign their requests)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_layer_is_published_and_a_dry_run_writes_nothing() {
+    let moto = moto();
+    let layer = deploy(&moto, &["--layer", "echo-layer"]);
+    let out = text(&layer);
+    assert!(layer.status.success(), "{out}");
+    assert!(
+        out.contains("layer: arn:aws:lambda:us-east-1:") && out.contains("echo-layer"),
+        "{out}"
+    );
+    let versions =
+        moto.py("print(len(l.list_layer_versions(LayerName='echo-layer')['LayerVersions']))");
+    assert_eq!(versions, "1");
+
+    moto.record();
+    let dry = deploy(
+        &moto,
+        &["dry-echo", "--dry-run", "--url", "--public", "--publish"],
+    );
+    let out = text(&dry);
+    assert!(dry.status.success(), "{out}");
+    assert!(out.contains("plan: create dry-echo"), "{out}");
+    assert!(out.contains("dry run: nothing was changed"), "{out}");
+    let recorded = moto.recorded();
+    assert!(
+        recorded
+            .iter()
+            .any(|r| r.starts_with("GET ") && r.contains("/functions/dry-echo")),
+        "the recorder saw the dry run read the function: {recorded:#?}"
+    );
+    assert!(
+        writes(&recorded).is_empty(),
+        "a dry run writes nothing: {recorded:#?}"
+    );
+    let functions = moto.py("print(len(l.list_functions()['Functions']))");
+    assert_eq!(functions, "0");
+}
+
+#[test]
+fn missing_credentials_and_refused_calls_say_what_to_do() {
+    let moto = moto();
+    let run = Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
+        .args(["deploy", "--example", "echo", "--manifest-path"])
+        .arg(repo().join("Cargo.toml"))
+        .args(["no-creds"])
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let out = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{out}");
+    assert!(out.contains("aws configure"), "says what to do: {out}");
+    let refused = deploy(
+        &moto,
+        &[
+            "bad-role",
+            "--role",
+            "arn:aws:iam::123456789012:role/does-not-exist",
+        ],
+    );
+    let out = text(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{out}");
+    assert!(out.contains("CreateFunction bad-role failed"), "{out}");
+}
+
+/// base64 of the SHA-256 of `data`, computed by Python (an implementation nobody here wrote).
+fn sha256_base64(data: &[u8]) -> String {
+    let dir = std::env::temp_dir().join(format!("deploy-sha-{}", std::process::id()));
+    std::fs::write(&dir, data).unwrap();
+    let out = Command::new(python())
+        .args([
+            "-c",
+            "import base64, hashlib, sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1], 'rb').read()).digest()).decode())",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn template_writes_a_sam_template_whose_code_is_the_zip_alone() {
+    let moto = moto(); // its PyYAML reads the template back
+    let out = std::env::temp_dir().join(format!("template-{}.yaml", std::process::id()));
+    let run = Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
+        .args(["template", "--example", "echo", "--arm64", "--manifest-path"])
+        .arg(repo().join("Cargo.toml"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", text(&run));
+    let parsed = moto.py(&format!(
+        "import yaml\nt = yaml.safe_load(open({:?}))\np = t['Resources']['EchoFunction']['Properties']\nprint(json.dumps([t['Transform'], p['CodeUri'], p['Runtime'], p['Handler'], p['Architectures']]))",
+        out.display().to_string()
+    ));
+    let parsed: serde_json::Value = serde_json::from_str(&parsed).unwrap();
+    assert_eq!(parsed[0], "AWS::Serverless-2016-10-31");
+    assert_eq!(parsed[1], "target/lambda/echo-arm64/bootstrap.zip", "the zip, not the folder");
+    assert_eq!((parsed[2].as_str(), parsed[3].as_str()), (Some("provided.al2023"), Some("bootstrap")));
+    assert_eq!(parsed[4], serde_json::json!(["arm64"]));
+}
