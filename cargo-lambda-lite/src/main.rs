@@ -10,12 +10,14 @@
 
 mod bench;
 mod build;
+#[cfg(feature = "deploy")]
 mod deploy;
 mod invoke;
 mod local;
 mod new;
 mod pack;
 
+#[cfg(feature = "deploy")]
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -522,6 +524,7 @@ fn build_one(
     Ok((artifacts.remove(0), manifest, arch))
 }
 
+#[cfg(feature = "deploy")]
 fn key_values(pairs: &[String], what: &str) -> Result<BTreeMap<String, String>, String> {
     pairs
         .iter()
@@ -533,6 +536,12 @@ fn key_values(pairs: &[String], what: &str) -> Result<BTreeMap<String, String>, 
         .collect()
 }
 
+#[cfg(not(feature = "deploy"))]
+fn deploy(_: DeployArgs) -> Result<ExitCode, String> {
+    Err("this cargo-lambda-lite was installed without its deploy feature: reinstall it with the default features (cargo install … cargo-lambda-lite)".into())
+}
+
+#[cfg(feature = "deploy")]
 fn deploy(args: DeployArgs) -> Result<ExitCode, String> {
     let layer = args.layer.is_some();
     let (artifact, manifest, arch) = build_one(&args.target, layer, args.extension)?;

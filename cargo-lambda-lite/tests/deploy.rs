@@ -1,6 +1,7 @@
 //! `deploy` against moto's server (Lambda, IAM, STS and S3 without Docker), reached through
 //! `AWS_ENDPOINT_URL` as a user's AWS configuration would point at AWS, and started by the test.
 //! Moto records every request it serves, which proves what a command called.
+#![cfg(feature = "deploy")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
 
 use std::path::{Path, PathBuf};
@@ -422,7 +423,13 @@ fn template_writes_a_sam_template_whose_code_is_the_zip_alone() {
     let moto = moto(); // its PyYAML reads the template back
     let out = std::env::temp_dir().join(format!("template-{}.yaml", std::process::id()));
     let run = Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
-        .args(["template", "--example", "echo", "--arm64", "--manifest-path"])
+        .args([
+            "template",
+            "--example",
+            "echo",
+            "--arm64",
+            "--manifest-path",
+        ])
         .arg(repo().join("Cargo.toml"))
         .arg("--out")
         .arg(&out)
@@ -435,7 +442,106 @@ fn template_writes_a_sam_template_whose_code_is_the_zip_alone() {
     ));
     let parsed: serde_json::Value = serde_json::from_str(&parsed).unwrap();
     assert_eq!(parsed[0], "AWS::Serverless-2016-10-31");
-    assert_eq!(parsed[1], "target/lambda/echo-arm64/bootstrap.zip", "the zip, not the folder");
-    assert_eq!((parsed[2].as_str(), parsed[3].as_str()), (Some("provided.al2023"), Some("bootstrap")));
+    assert_eq!(
+        parsed[1], "target/lambda/echo-arm64/bootstrap.zip",
+        "the zip, not the folder"
+    );
+    assert_eq!(
+        (parsed[2].as_str(), parsed[3].as_str()),
+        (Some("provided.al2023"), Some("bootstrap"))
+    );
     assert_eq!(parsed[4], serde_json::json!(["arm64"]));
+}
+
+#[test]
+fn settings_from_cargo_toml_an_s3_upload_and_an_extension_layer() {
+    let moto = moto();
+    moto.py("import boto3\nboto3.client('s3', **kw).create_bucket(Bucket='code-bucket')");
+    // A user's crate whose Cargo.toml holds the deploy settings; flags override them.
+    let krate = std::env::temp_dir().join(format!("deploy-crate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&krate);
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        format!(
+            r#"[package]
+name = "settings-fn"
+version = "0.1.0"
+edition = "2021"
+
+[dependencies]
+lambda-lite = {{ path = {:?} }}
+
+[package.metadata.lambda-lite.deploy]
+memory = 512
+timeout = 20
+description = "from Cargo.toml"
+env = {{ TABLE = "orders" }}
+tags = {{ team = "payments" }}
+s3_bucket = "code-bucket"
+
+[workspace]
+"#,
+            repo().display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        krate.join("src/main.rs"),
+        "lambda_lite::lambda_main!(|e: &[u8], _: &lambda_lite::Context| Ok(e.to_vec()));\n",
+    )
+    .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
+        .args(["deploy", "--timeout", "30", "--manifest-path"])
+        .arg(krate.join("Cargo.toml"))
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_PROFILE")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    let out = text(&run);
+    assert!(run.status.success(), "{out}");
+    let live = moto.py(
+        "c = l.get_function(FunctionName='settings-fn')\nf = c['Configuration']\nprint(json.dumps([f['MemorySize'], f['Timeout'], f['Description'], f['Environment']['Variables'], c.get('Tags', {})]))",
+    );
+    let live: serde_json::Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(
+        live,
+        serde_json::json!([512, 30, "from Cargo.toml", {"TABLE": "orders"}, {"team": "payments"}]),
+        "Cargo.toml's settings, the --timeout flag over its 20"
+    );
+    let keys = moto.py(
+        "import boto3\nprint(json.dumps([o['Key'] for o in boto3.client('s3', **kw).list_objects_v2(Bucket='code-bucket').get('Contents', [])]))",
+    );
+    assert!(
+        keys.contains("lambda-lite/settings-fn/"),
+        "the zip went through S3: {keys}"
+    );
+
+    let ext = Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
+        .args([
+            "deploy",
+            "--example",
+            "extension",
+            "--extension",
+            "--manifest-path",
+        ])
+        .arg(repo().join("Cargo.toml"))
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let out = text(&ext);
+    assert!(ext.status.success(), "{out}");
+    let layer = moto.py(
+        "v = l.list_layer_versions(LayerName='extension')['LayerVersions']\nprint(len(v), v[0]['CompatibleArchitectures'])",
+    );
+    assert_eq!(layer, "1 ['x86_64']");
+    let _ = std::fs::remove_dir_all(&krate);
 }
