@@ -249,20 +249,18 @@ impl Runtime {
     /// Posts `error` to `/init/error`. The caller should then exit: the service answers every
     /// later `/next` with 403.
     pub fn send_init_error(&mut self, error: &Error) -> Result<(), Fatal> {
+        self.report("POST /init/error", ReportTo::Init, error)
+    }
+
+    /// Posts `error`'s report to `to` on this runtime's connection, with its buffers.
+    fn report(&mut self, what: &str, to: ReportTo<'_>, error: &Error) -> Result<(), Fatal> {
         let Runtime {
             conn,
             head,
             scratch,
             ..
         } = self;
-        post_report(
-            conn,
-            head,
-            scratch,
-            "POST /init/error",
-            ReportTo::Init,
-            error,
-        )
+        post_report(conn, head, scratch, what, to, error)
     }
 
     /// Runs the function's one-time `setup` before the first event, errors and panics caught;
@@ -312,20 +310,7 @@ impl Runtime {
 
     /// SnapStart: posts `error` (an after-restore hook's) to `/restore/error`.
     pub(crate) fn send_restore_error(&mut self, error: &Error) -> Result<(), Fatal> {
-        let Runtime {
-            conn,
-            head,
-            scratch,
-            ..
-        } = self;
-        post_report(
-            conn,
-            head,
-            scratch,
-            "POST /restore/error",
-            ReportTo::Restore,
-            error,
-        )
+        self.report("POST /restore/error", ReportTo::Restore, error)
     }
 }
 

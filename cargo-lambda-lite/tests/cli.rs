@@ -217,10 +217,11 @@ fn timeout_out_of_lambdas_range_is_refused_with_the_range() {
 
 #[test]
 fn managed_instances_take_several_events_at_once_in_one_process() {
+    let bootstrap = fixture("unwind"); // built first: the clock is for the run alone
     let started = std::time::Instant::now();
     let run = tool()
         .arg("invoke")
-        .arg(fixture("unwind"))
+        .arg(bootstrap)
         .args(["--env", "FIXTURE_MODE=concurrent"])
         .args(["--env", "AWS_LAMBDA_MAX_CONCURRENCY=4"])
         .args(["--event", r#""sleep:300:a""#, "--event", r#""sleep:300:b""#])
@@ -243,6 +244,13 @@ fn managed_instances_take_several_events_at_once_in_one_process() {
     for answer in ["a", "b", "c", "d"] {
         assert!(stdout.lines().any(|l| l == answer), "{answer}: {stdout}");
     }
+    // All four were sent before the first answered: they ran at once.
+    let first_end = stdout.find("END RequestId").unwrap();
+    assert_eq!(
+        stdout[..first_end].matches("START RequestId").count(),
+        4,
+        "{stdout}"
+    );
     // Four 300 ms events one after another take 1.2 s; at once, about 0.3 s (+ start-up).
     assert!(
         elapsed < std::time::Duration::from_millis(1100),

@@ -137,18 +137,23 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-/// `cargo lambda-lite deploy` of the repository's echo example, as a user with AWS configured
-/// for moto runs it.
-fn deploy(moto: &Moto, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
-        .args(["deploy", "--example", "echo", "--manifest-path"])
-        .arg(repo().join("Cargo.toml"))
-        .args(args)
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+/// The tool, as a user with AWS configured for moto runs it.
+fn tool(moto: &Moto) -> Command {
+    let mut tool = Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"));
+    tool.env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_PROFILE");
+    tool
+}
+
+/// `cargo lambda-lite deploy` of the repository's echo example.
+fn deploy(moto: &Moto, args: &[&str]) -> Output {
+    tool(moto)
+        .args(["deploy", "--example", "echo", "--manifest-path"])
+        .arg(repo().join("Cargo.toml"))
+        .args(args)
         .output()
         .unwrap()
 }
@@ -373,12 +378,10 @@ fn a_layer_is_published_and_a_dry_run_writes_nothing() {
 #[test]
 fn missing_credentials_and_refused_calls_say_what_to_do() {
     let moto = moto();
-    let run = Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
+    let run = tool(&moto)
         .args(["deploy", "--example", "echo", "--manifest-path"])
         .arg(repo().join("Cargo.toml"))
         .args(["no-creds"])
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", "us-east-1")
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env_remove("AWS_PROFILE")
@@ -491,14 +494,9 @@ s3_bucket = "code-bucket"
         "lambda_lite::lambda_main!(|e: &[u8], _: &lambda_lite::Context| Ok(e.to_vec()));\n",
     )
     .unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
+    let run = tool(&moto)
         .args(["deploy", "--timeout", "30", "--manifest-path"])
         .arg(krate.join("Cargo.toml"))
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env_remove("AWS_PROFILE")
         .env_remove("CARGO_TARGET_DIR")
         .output()
         .unwrap();
@@ -521,7 +519,7 @@ s3_bucket = "code-bucket"
         "the zip went through S3: {keys}"
     );
 
-    let ext = Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
+    let ext = tool(&moto)
         .args([
             "deploy",
             "--example",
@@ -530,11 +528,6 @@ s3_bucket = "code-bucket"
             "--manifest-path",
         ])
         .arg(repo().join("Cargo.toml"))
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env_remove("AWS_PROFILE")
         .output()
         .unwrap();
     let out = text(&ext);

@@ -253,28 +253,32 @@ fn is_text(content_type: &str) -> bool {
         || essence.ends_with("+xml")
 }
 
-/// `{"name":"v1, v2",…}`: each name once, in order of first appearance.
+/// Each header name once, in order of first appearance, with all its values.
+fn grouped(headers: &[(String, String)]) -> impl Iterator<Item = (&str, Vec<&str>)> {
+    headers.iter().enumerate().filter_map(|(i, (name, _))| {
+        let first = !headers[..i]
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name));
+        first.then(|| {
+            let values = headers[i..]
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+                .collect();
+            (name.as_str(), values)
+        })
+    })
+}
+
+/// `{"name":"v1, v2",…}`.
 fn push_joined(out: &mut Vec<u8>, headers: &[(String, String)]) {
     out.push(b'{');
-    let mut first = true;
-    for (i, (name, _)) in headers.iter().enumerate() {
-        if headers[..i]
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
-            continue;
-        }
-        if !first {
+    for (i, (name, values)) in grouped(headers).enumerate() {
+        if i > 0 {
             out.push(b',');
         }
-        first = false;
         push_json_string(out, name);
         out.push(b':');
-        let values: Vec<&str> = headers[i..]
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect();
         push_json_string(out, &values.join(", "));
     }
     out.push(b'}');
@@ -284,26 +288,14 @@ fn push_joined(out: &mut Vec<u8>, headers: &[(String, String)]) {
 fn push_multi(out: &mut Vec<u8>, headers: &[(String, String)], cookies: &[String]) {
     out.push(b'{');
     let mut first = true;
-    for (i, (name, _)) in headers.iter().enumerate() {
-        if headers[..i]
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
-            continue;
-        }
+    for (name, values) in grouped(headers) {
         if !first {
             out.push(b',');
         }
         first = false;
         push_json_string(out, name);
         out.push(b':');
-        push_list(
-            out,
-            headers[i..]
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str()),
-        );
+        push_list(out, values.into_iter());
     }
     if !cookies.is_empty() {
         if !first {
