@@ -30,8 +30,8 @@ python3 -c "import moto.server, boto3, flask" 2>/dev/null || {
   python3 -m pip install --quiet 'moto[server]' || { echo "run.sh: need moto (python3 -m pip install 'moto[server]')" >&2; exit 1; }
 }
 
-step "building cargo-lambda-lite (release: the benchmarks run in it)"
-cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p cargo-lambda-lite
+step "building cargo-lambda-lite (release, without deploy: the benchmarks run in it)"
+cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p cargo-lambda-lite --no-default-features # the benchmarks need no AWS SDK
 tool="$root/target/release/cargo-lambda-lite"
 
 size_profile() { # panic mode → the size profile, as cargo lambda-lite build passes it

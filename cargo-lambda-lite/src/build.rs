@@ -342,10 +342,15 @@ pub fn build(options: &Options) -> Result<Vec<Artifact>, String> {
                 format!(", features {}", features.join(","))
             }
         );
-        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        if options.nightly {
-            cargo.arg("+nightly");
-        }
+        // `+nightly` is understood by rustup's cargo proxy, not by the toolchain's own cargo,
+        // which $CARGO names when this tool runs under `cargo run` or as a cargo subcommand.
+        let mut cargo = if options.nightly {
+            let mut proxy = Command::new("rustup");
+            proxy.args(["run", "nightly", "cargo"]);
+            proxy
+        } else {
+            Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        };
         cargo
             .args(["build", "--release", "--manifest-path"])
             .arg(&pkg.manifest)
