@@ -12,6 +12,7 @@ use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, FunctionConfiguration, FunctionUrlAuthType,
     InvokeMode, LastUpdateStatus, LayerVersionContentInput, Runtime, State,
 };
+use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::build::Arch;
@@ -80,28 +81,7 @@ fn sdk_error(what: &str, e: impl std::error::Error) -> String {
 /// The code's `CodeSha256` as Lambda computes it: base64 of the SHA-256 of the zip.
 pub fn code_sha256(zip: &[u8]) -> String {
     let digest = Sha256::digest(zip);
-    base64_encode(&digest)
-}
-
-fn base64_encode(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for group in data.chunks(3) {
-        let b = [
-            group[0],
-            *group.get(1).unwrap_or(&0),
-            *group.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            out.push(if i <= group.len() {
-                ALPHABET[(n >> shift & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
+    base64::engine::general_purpose::STANDARD.encode(digest)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {

@@ -9,14 +9,13 @@
 //! (the graceful-shutdown hook does), it gets SIGTERM and 500 ms, as at Lambda's shutdown.
 
 use std::io::Write;
+
+use base64::Engine;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::local::{self, LocalApi, MAX_EVENT, Msg, Request};
-
-/// Lambda's limit on a synchronous event, in bytes.
-pub const MAX_EVENT_LEN: usize = MAX_EVENT;
 
 /// Everything a local run needs.
 pub struct Spec {
@@ -560,7 +559,7 @@ impl StreamPrinter {
             return false;
         };
         let body = find("lambda-runtime-function-error-body")
-            .map(base64_decode)
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
             .unwrap_or_default();
         println!(
             "the stream failed: {error_type}: {}",
@@ -568,28 +567,6 @@ impl StreamPrinter {
         );
         true
     }
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let digits: Vec<u8> = text.bytes().filter_map(value).collect();
-    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
-    for group in digits.chunks(4) {
-        let n = group
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &d)| n | u32::from(d) << (18 - 6 * i));
-        let bytes = n.to_be_bytes();
-        out.extend_from_slice(&bytes[1..group.len()]);
-    }
-    out
 }
 
 /// Runs every event; exit status 0 when all were answered, 3 when the function answered

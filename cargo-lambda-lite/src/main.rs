@@ -331,7 +331,7 @@ fn read_event_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
 /// (`InvalidRequestContentException`) before the function sees it.
 fn json_event(event: Vec<u8>, from: &str) -> Result<Vec<u8>, String> {
     // An event over the size limit is refused for its size first, as Lambda does.
-    if event.len() > invoke::MAX_EVENT_LEN {
+    if event.len() > local::MAX_EVENT {
         return Ok(event);
     }
     match serde_json::from_slice::<serde_json::Value>(&event) {
