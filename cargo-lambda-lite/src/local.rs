@@ -103,38 +103,53 @@ pub struct Extensions {
     pub first_poll: Vec<Instant>,
 }
 
+/// Where the API's requests go; `false` once nobody listens.
+pub type Sink = Arc<dyn Fn(Msg) -> bool + Send + Sync>;
+
 pub struct LocalApi {
     pub address: String,
-    messages: Receiver<Msg>,
+    messages: Option<Receiver<Msg>>,
     connections: Arc<AtomicUsize>,
     pub extensions: Arc<Mutex<Extensions>>,
 }
 
 impl LocalApi {
+    /// An API whose requests are read with [`LocalApi::next_message`].
     pub fn start() -> std::io::Result<LocalApi> {
+        let (tx, rx) = channel();
+        let mut api = LocalApi::serve(Box::new(move |m| tx.send(m).is_ok()))?;
+        api.messages = Some(rx);
+        Ok(api)
+    }
+
+    /// An API whose requests go to `sink`.
+    pub fn serve(sink: Box<dyn Fn(Msg) -> bool + Send + Sync>) -> std::io::Result<LocalApi> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let address = listener.local_addr()?.to_string();
-        let (tx, rx) = channel();
+        let sink: Sink = Arc::from(sink);
         let connections = Arc::new(AtomicUsize::new(0));
         let extensions = Arc::new(Mutex::new(Extensions::default()));
         let (count, ext) = (connections.clone(), extensions.clone());
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let id = count.fetch_add(1, Ordering::SeqCst);
-                let (tx, ext) = (tx.clone(), ext.clone());
-                thread::spawn(move || serve(stream, id, tx, ext));
+                let (sink, ext) = (sink.clone(), ext.clone());
+                thread::spawn(move || serve(stream, id, sink, ext));
             }
         });
         Ok(LocalApi {
             address,
-            messages: rx,
+            messages: None,
             connections,
             extensions,
         })
     }
 
     pub fn next_message(&self, timeout: Duration) -> Result<Msg, RecvTimeoutError> {
-        self.messages.recv_timeout(timeout)
+        match &self.messages {
+            Some(m) => m.recv_timeout(timeout),
+            None => Err(RecvTimeoutError::Disconnected),
+        }
     }
 
     pub fn connections(&self) -> usize {
@@ -149,12 +164,7 @@ fn lower_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a s
         .map(|(_, v)| v.as_str())
 }
 
-fn serve(
-    mut stream: TcpStream,
-    connection: usize,
-    tx: Sender<Msg>,
-    extensions: Arc<Mutex<Extensions>>,
-) {
+fn serve(mut stream: TcpStream, connection: usize, tx: Sink, extensions: Arc<Mutex<Extensions>>) {
     let _ = stream.set_nodelay(true);
     let mut buf = Vec::new();
     loop {
@@ -234,7 +244,7 @@ fn serve(
                 at: Instant::now(),
                 reply: None,
             };
-            if tx.send(Msg::Request(head)).is_err() {
+            if !tx(Msg::Request(head)) {
                 return;
             }
             let mut bytes = 0;
@@ -243,7 +253,7 @@ fn serve(
                     Some(Chunk::Data(data)) => {
                         bytes += data.len();
                         if bytes > MAX_STREAM {
-                            let _ = tx.send(Msg::End {
+                            tx(Msg::End {
                                 connection,
                                 trailers: Vec::new(),
                                 reply: rtx,
@@ -255,14 +265,11 @@ fn serve(
                             }
                             return;
                         }
-                        if tx
-                            .send(Msg::Chunk {
-                                connection,
-                                data,
-                                at: Instant::now(),
-                            })
-                            .is_err()
-                        {
+                        if !tx(Msg::Chunk {
+                            connection,
+                            data,
+                            at: Instant::now(),
+                        }) {
                             return;
                         }
                     }
@@ -270,16 +277,13 @@ fn serve(
                     None => return,
                 }
             };
-            if tx
-                .send(Msg::End {
-                    connection,
-                    trailers,
-                    reply: rtx,
-                    at: Instant::now(),
-                    bytes,
-                })
-                .is_err()
-            {
+            if !tx(Msg::End {
+                connection,
+                trailers,
+                reply: rtx,
+                at: Instant::now(),
+                bytes,
+            }) {
                 return;
             }
         } else {
@@ -303,7 +307,7 @@ fn serve(
                 at: Instant::now(),
                 reply: Some(rtx),
             };
-            if tx.send(Msg::Request(request)).is_err() {
+            if !tx(Msg::Request(request)) {
                 return;
             }
         }

@@ -5,6 +5,8 @@
 //! cargo lambda-lite new my-fn                       # a crate that builds and invokes as it stands
 //! cargo lambda-lite build --invoke '{"name":"x"}'   # target/lambda/<bin>/bootstrap.zip, then a local run
 //! cargo lambda-lite invoke target/lambda/my-fn/bootstrap --event '{}' --env K=V
+//! cargo lambda-lite watch                           # a local Lambda on 127.0.0.1:9000, rebuilt on save
+//! cargo lambda-lite invoke my-fn --data '{}'        # … invoked through it
 //! cargo lambda-lite report                          # in the lambda-lite repository: size-report/REPORT.md
 //! ```
 
@@ -12,10 +14,13 @@ mod bench;
 mod build;
 #[cfg(feature = "deploy")]
 mod deploy;
+mod environment;
 mod invoke;
 mod local;
 mod new;
 mod pack;
+#[cfg(feature = "watch")]
+mod watch;
 
 #[cfg(feature = "deploy")]
 use std::collections::BTreeMap;
@@ -50,9 +55,15 @@ enum Cmd {
     /// target/lambda/<name>/bootstrap.zip; arm64 builds go to target/lambda/<name>-arm64/).
     #[command(after_help = EXIT_STATUS)]
     Build(BuildArgs),
-    /// Run an already built bootstrap on a local Runtime API, with Lambda's REPORT lines.
+    /// Run an already built bootstrap on a local Runtime API, with Lambda's REPORT lines; or,
+    /// given a function's NAME, send the events to a running `watch`.
     #[command(after_help = EXIT_STATUS)]
     Invoke(InvokeArgs),
+    /// Serve the package's functions as a local Lambda (Invoke API, response streams, Function
+    /// URLs) on 127.0.0.1:9000, each scaling over environments as on Lambda, rebuilt when a
+    /// source changes.
+    #[cfg(feature = "watch")]
+    Watch(watch::Args),
     /// Build, then create or update the function on AWS (provided.al2023) with the AWS SDK;
     /// unchanged code is not uploaded and an unchanged deploy changes nothing.
     Deploy(DeployArgs),
@@ -270,14 +281,18 @@ struct TemplateArgs {
 
 #[derive(Args)]
 struct InvokeArgs {
-    /// The bootstrap to run (default: target/lambda/<the package's only binary>/bootstrap).
+    /// The bootstrap to run (default: target/lambda/<the package's only binary>/bootstrap),
+    /// or the NAME of a function a running `watch` serves.
     bootstrap: Option<PathBuf>,
     /// An event (repeatable; default: `{}`).
-    #[arg(long = "event", value_name = "EVENT")]
+    #[arg(long = "event", visible_alias = "data", value_name = "EVENT")]
     events: Vec<String>,
     /// An event in a file (repeatable).
-    #[arg(long = "event-file", value_name = "FILE")]
+    #[arg(long = "event-file", visible_alias = "data-file", value_name = "FILE")]
     event_files: Vec<PathBuf>,
+    /// The `watch` a function NAME is sent to.
+    #[arg(long, default_value = "http://127.0.0.1:9000")]
+    endpoint_url: String,
     /// One event per line of standard input.
     #[arg(long)]
     event_stdin: bool,
@@ -437,6 +452,13 @@ fn build_and_invoke(args: BuildArgs) -> Result<ExitCode, String> {
         }
     }
     Ok(worst)
+}
+
+/// A bare name that is not a file: a function a `watch` serves.
+#[cfg(feature = "watch")]
+fn watched_function(arg: &std::path::Path) -> Option<&str> {
+    let name = arg.to_str()?;
+    (!arg.exists() && !name.contains('/')).then_some(name)
 }
 
 /// The package's one built bootstrap, or what to do to have one.
@@ -744,6 +766,10 @@ fn main() -> ExitCode {
                 None => default_bootstrap()?,
             };
             let events = read_events(&args.events, &args.event_files, args.event_stdin)?;
+            #[cfg(feature = "watch")]
+            if let Some(name) = watched_function(&bootstrap) {
+                return watch::client::invoke(&args.endpoint_url, name, &events);
+            }
             invoke::run(&spec(&args.run, bootstrap, events)?)
         })(),
         Cmd::New {
@@ -762,6 +788,8 @@ fn main() -> ExitCode {
         Cmd::Report { repo } => report(repo),
         Cmd::Deploy(args) => deploy(args),
         Cmd::Template(args) => template(args),
+        #[cfg(feature = "watch")]
+        Cmd::Watch(args) => watch::watch(args),
         Cmd::Bench { args } => bench::bench(&args),
         Cmd::BenchStream { args } => bench::bench_stream(&args),
         Cmd::BenchConcurrency { args } => bench::bench_concurrency(&args),

@@ -1,0 +1,858 @@
+//! One local execution environment, as Lambda runs one: a `bootstrap` process on its own
+//! Runtime API ([`LocalApi`]), started on the first invocation (a cold start, with its Init
+//! Duration), given up to `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once (one without
+//! Managed Instances), and reset by a fresh init after a crash or a timeout.
+//!
+//! The one-shot `invoke` and `watch` both drive environments: each runs on a thread of its own
+//! that owns the process, takes [`Invocation`]s through [`Environment::invoke`], and reports each
+//! one's [`Progress`] (its start, a streamed answer's chunks as they arrive, then [`Done`]) on the
+//! invocation's own channel. Lambda's rules are kept here: the function timeout (the process is
+//! stopped), the 10 s init limit, the 6 MB response and 200 MB stream limits.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+
+use crate::local::{self, LocalApi, Msg, Request};
+
+/// How long Lambda waits for an on-demand init before giving up.
+pub const INIT_LIMIT: Duration = Duration::from_secs(10);
+/// How long a process has between SIGTERM and SIGKILL at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
+/// What a function is and how it runs.
+pub struct Config {
+    /// The function's name (`AWS_LAMBDA_FUNCTION_NAME`, and the label of its log lines).
+    pub name: String,
+    pub bootstrap: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub handler: Option<String>,
+    pub task_root: Option<PathBuf>,
+    pub timeout: Duration,
+    pub memory_mb: u32,
+    /// A command the bootstrap runs under (qemu-user for an arm64 bootstrap).
+    pub wrapper: Option<String>,
+    /// The function's output goes to the terminal as it is (the one-shot run); otherwise
+    /// each line is printed labelled with the function's name and kept for `Tail`.
+    pub inherit_output: bool,
+}
+
+impl Config {
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` as the function sees it: how many invocations one process
+    /// takes at once (Lambda Managed Instances); 1 otherwise.
+    pub fn concurrency(&self) -> usize {
+        self.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "AWS_LAMBDA_MAX_CONCURRENCY")
+            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 1)
+            .unwrap_or(1)
+    }
+}
+
+/// One event to run.
+pub struct Invocation {
+    pub event: Vec<u8>,
+    /// Keep what the invocation logged (for the Invoke API's `X-Amz-Log-Type: Tail`).
+    pub tail: bool,
+    /// Told what becomes of it, on the environment's thread, in order.
+    pub progress: Box<dyn FnMut(Progress) + Send>,
+}
+
+/// What becomes of an invocation, in order.
+pub enum Progress {
+    /// Sent to the function: its `START` line.
+    Started {
+        line: String,
+    },
+    /// The answer is streamed: its content type; chunks follow as they arrive.
+    Stream {
+        content_type: Option<String>,
+    },
+    Chunk(Vec<u8>),
+    Done(Done),
+}
+
+pub struct Done {
+    pub outcome: Outcome,
+    /// The platform's lines for it: a timeout's or a crash's message, `END`, `REPORT`.
+    pub lines: Vec<String>,
+    /// With [`Invocation::tail`]: everything logged from `START` to `REPORT`.
+    pub log: Vec<u8>,
+    /// A hint for the terminal (what happens next).
+    pub note: Option<String>,
+}
+
+pub enum Outcome {
+    /// A buffered answer.
+    Response(Vec<u8>),
+    /// A streamed answer ended well.
+    Streamed,
+    /// The function (or its init) failed; the document is what Lambda answers the caller.
+    Error(FunctionError),
+}
+
+pub struct FunctionError {
+    pub error_type: String,
+    pub document: Vec<u8>,
+    /// It failed before the handler ran (its init).
+    pub init: bool,
+}
+
+impl FunctionError {
+    fn new(error_type: &str, message: &str) -> FunctionError {
+        FunctionError {
+            error_type: error_type.to_owned(),
+            document: serde_json::json!({"errorType": error_type, "errorMessage": message})
+                .to_string()
+                .into_bytes(),
+            init: false,
+        }
+    }
+}
+
+/// Everything an environment's thread hears: its Runtime API, its caller, its process's output.
+enum Inbox {
+    Api(Msg),
+    Invoke(Invocation),
+    Log(Vec<u8>),
+    Shutdown,
+}
+
+/// A handle on an environment's thread.
+pub struct Environment {
+    inbox: Sender<Inbox>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Environment {
+    /// Starts the environment's thread; its process starts with its first invocation.
+    /// `finished` is called after each invocation's [`Done`] was sent.
+    pub fn start(
+        config: Arc<Config>,
+        finished: Box<dyn Fn() + Send>,
+    ) -> std::io::Result<Environment> {
+        let (tx, rx) = channel();
+        let api_tx = tx.clone();
+        let api = LocalApi::serve(Box::new(move |m| api_tx.send(Inbox::Api(m)).is_ok()))?;
+        let log_tx = tx.clone();
+        let thread = thread::spawn(move || {
+            let concurrency = config.concurrency();
+            Controller {
+                config,
+                api,
+                inbox: rx,
+                log_tx,
+                deferred: VecDeque::new(),
+                process: None,
+                queue: VecDeque::new(),
+                in_flight: Vec::new(),
+                concurrency,
+                finished,
+                shutting_down: false,
+            }
+            .run()
+        });
+        Ok(Environment {
+            inbox: tx,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues an invocation; it runs when a worker of the process is free.
+    pub fn invoke(&self, invocation: Invocation) {
+        let _ = self.inbox.send(Inbox::Invoke(invocation));
+    }
+
+    /// Ends the environment as Lambda does once what it was given is done: SIGTERM (with a
+    /// grace period when an extension is registered), then SIGKILL. Returns when it ended.
+    pub fn shut_down(mut self) {
+        let _ = self.inbox.send(Inbox::Shutdown);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// As [`Environment::shut_down`], without waiting for it.
+    pub fn retire(self) {
+        let _ = self.inbox.send(Inbox::Shutdown);
+    }
+}
+
+struct Process {
+    child: Child,
+    /// Connections numbered from here on are this process's.
+    first_connection: usize,
+    started: Instant,
+    /// The `GET /next`s its idle workers wait in.
+    idle: Vec<Request>,
+    /// exec → init done, for the next REPORT line (the first after an init); `None` while
+    /// the init runs.
+    init: Option<Duration>,
+    /// The init has been reported in a REPORT line.
+    init_reported: bool,
+}
+
+impl Process {
+    fn ready(&self) -> bool {
+        self.init.is_some() || self.init_reported
+    }
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An invocation sent to the function and not answered yet.
+struct InFlight {
+    id: String,
+    sent: Instant,
+    /// The connection its streamed answer arrives on, once its head arrived.
+    stream: Option<usize>,
+    progress: Box<dyn FnMut(Progress) + Send>,
+    log: Option<Vec<u8>>,
+}
+
+struct Controller {
+    config: Arc<Config>,
+    api: LocalApi,
+    inbox: Receiver<Inbox>,
+    log_tx: Sender<Inbox>,
+    /// Messages put aside while waiting for log lines (see [`Controller::settle_logs`]).
+    deferred: VecDeque<Inbox>,
+    process: Option<Process>,
+    queue: VecDeque<Invocation>,
+    in_flight: Vec<InFlight>,
+    concurrency: usize,
+    finished: Box<dyn Fn() + Send>,
+    shutting_down: bool,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The environment a real function sees (a clean one, as on Lambda), then the user's.
+pub fn command(config: &Config, api_address: &str) -> Result<Command, String> {
+    let path = config
+        .bootstrap
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", config.bootstrap.display()))?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = config.task_root.clone().unwrap_or_else(|| dir.clone());
+    let name = &config.name;
+    let mut cmd = match &config.wrapper {
+        Some(w) => {
+            let mut words = w.split_whitespace();
+            let mut c = Command::new(words.next().unwrap_or(w));
+            c.args(words).arg(&path);
+            c
+        }
+        None => Command::new(&path),
+    };
+    cmd.env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api_address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            config.memory_mb.to_string(),
+        )
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+        .env(
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            format!(
+                "2026/01/01/[$LATEST]{:032x}",
+                u128::from(local::random_u64())
+            ),
+        )
+        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("LAMBDA_TASK_ROOT", &root)
+        .env("LAMBDA_RUNTIME_DIR", "/var/runtime")
+        .env("_HANDLER", config.handler.as_deref().unwrap_or("bootstrap"))
+        .env("TZ", ":UTC")
+        .env("LANG", "en_US.UTF-8")
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin:/opt/bin")
+        .env(
+            "LD_LIBRARY_PATH",
+            "/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+        )
+        .envs(config.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&root)
+        .stdin(Stdio::null());
+    // Its own process group: Ctrl-C in the terminal reaches the tool, which ends the
+    // environment Lambda's way, not the function directly.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    Ok(cmd)
+}
+
+/// Lambda's message for a runtime that exited.
+fn exit_error(id: &str, status: &str) -> FunctionError {
+    FunctionError::new(
+        "Runtime.ExitError",
+        &format!("RequestId: {id} Error: Runtime exited with error: {status}"),
+    )
+}
+
+impl Controller {
+    fn run(mut self) {
+        loop {
+            self.dispatch();
+            if self.shutting_down && self.queue.is_empty() && self.in_flight.is_empty() {
+                self.stop_process();
+                return;
+            }
+            let message = match self.deferred.pop_front() {
+                Some(m) => Ok(m),
+                None => self.inbox.recv_timeout(Duration::from_millis(20)),
+            };
+            match message {
+                Ok(Inbox::Api(m)) => self.api_message(m),
+                Ok(Inbox::Invoke(i)) => self.queue.push_back(i),
+                Ok(Inbox::Log(line)) => self.log(line),
+                Ok(Inbox::Shutdown) => self.shutting_down = true,
+                Err(RecvTimeoutError::Timeout) => self.check(),
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// Sends queued invocations to idle workers, starting the process when there is none.
+    fn dispatch(&mut self) {
+        while !self.queue.is_empty() {
+            let Some(p) = &mut self.process else {
+                if !self.in_flight.is_empty() {
+                    return; // the old process's answers first
+                }
+                if let Err(e) = self.spawn() {
+                    let invocation = self.queue.pop_front();
+                    if let Some(i) = invocation {
+                        let mut error = FunctionError::new("Runtime.InvalidEntrypoint", &e);
+                        error.init = true;
+                        self.finish_unsent(i, error, Vec::new());
+                    }
+                }
+                continue;
+            };
+            if !p.ready() || self.in_flight.len() >= self.concurrency {
+                return;
+            }
+            let Some(next) = p.idle.pop() else { return };
+            if let Some(invocation) = self.queue.pop_front() {
+                self.send(next, invocation);
+            }
+        }
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let first_connection = self.api.connections();
+        let mut cmd = command(&self.config, &self.api.address)?;
+        if !self.config.inherit_output {
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", self.config.bootstrap.display()))?;
+        if let Some(out) = child.stdout.take() {
+            forward_lines(out, self.log_tx.clone());
+        }
+        if let Some(err) = child.stderr.take() {
+            forward_lines(err, self.log_tx.clone());
+        }
+        self.process = Some(Process {
+            child,
+            first_connection,
+            started: Instant::now(),
+            idle: Vec::new(),
+            init: None,
+            init_reported: false,
+        });
+        Ok(())
+    }
+
+    /// A line for the terminal, labelled with the function's name (when its output is not
+    /// the terminal's already).
+    fn show(&self, line: &str) {
+        if !self.config.inherit_output {
+            println!("[{}] {line}", self.config.name);
+        }
+    }
+
+    /// A function's log line: printed labelled, kept for the invocations in flight.
+    fn log(&mut self, line: Vec<u8>) {
+        self.show(String::from_utf8_lossy(&line).trim_end_matches('\n'));
+        for f in &mut self.in_flight {
+            if let Some(log) = &mut f.log {
+                log.extend_from_slice(&line);
+            }
+        }
+    }
+
+    /// Answers an idle worker's `GET /next` with the invocation's event.
+    fn send(&mut self, next: Request, mut invocation: Invocation) {
+        let id = local::request_id();
+        let line = format!("START RequestId: {id} Version: $LATEST");
+        let deadline_ms = local::epoch_ms() + self.config.timeout.as_millis();
+        next.respond(local::next_response(
+            &id,
+            deadline_ms,
+            &local::trace_header(),
+            &invocation.event,
+        ));
+        self.show(&line);
+        let log = invocation.tail.then(|| format!("{line}\n").into_bytes());
+        (invocation.progress)(Progress::Started { line });
+        self.in_flight.push(InFlight {
+            id,
+            sent: Instant::now(),
+            stream: None,
+            progress: invocation.progress,
+            log,
+        });
+    }
+
+    fn api_message(&mut self, message: Msg) {
+        let Some(p) = &mut self.process else {
+            answer_stray(message);
+            return;
+        };
+        match message {
+            Msg::Request(r) if r.connection >= p.first_connection => {
+                if r.path.ends_with("/runtime/invocation/next") {
+                    if p.init.is_none() && !p.init_reported {
+                        // Init ends when the runtime and every registered extension wait.
+                        let ext = self
+                            .api
+                            .extensions
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner());
+                        let done = ext.first_poll.iter().fold(r.at, |a, b| a.max(*b));
+                        p.init = Some(done - p.started);
+                    }
+                    p.idle.push(r);
+                    return;
+                }
+                if r.path.ends_with("/runtime/init/error") {
+                    r.accept();
+                    self.init_failed(r);
+                    return;
+                }
+                self.post(r);
+            }
+            Msg::Chunk {
+                connection, data, ..
+            } => {
+                if let Some(f) = self
+                    .in_flight
+                    .iter_mut()
+                    .find(|f| f.stream == Some(connection))
+                {
+                    (f.progress)(Progress::Chunk(data));
+                }
+            }
+            Msg::End {
+                connection,
+                trailers,
+                reply,
+                at,
+                bytes,
+            } => {
+                let Some(i) = self
+                    .in_flight
+                    .iter()
+                    .position(|f| f.stream == Some(connection))
+                else {
+                    let _ = reply.send(local::accepted());
+                    return;
+                };
+                if bytes > local::MAX_STREAM {
+                    let _ = reply.send(local::too_large());
+                    let error = FunctionError::new(
+                        "Function.ResponseSizeTooLarge",
+                        "the streamed response exceeded Lambda's 200 MB limit",
+                    );
+                    self.complete(i, Outcome::Error(error), at, None);
+                    return;
+                }
+                let _ = reply.send(local::accepted());
+                let outcome = match stream_error(&trailers) {
+                    Some(error) => Outcome::Error(error),
+                    None => Outcome::Streamed,
+                };
+                self.complete(i, outcome, at, None);
+            }
+            other => answer_stray(other), // an earlier process's
+        }
+    }
+
+    /// A response or error post (or a streamed response's head).
+    fn post(&mut self, r: Request) {
+        let Some(at) = self.in_flight.iter().position(|f| r.path.contains(&*f.id)) else {
+            r.accept(); // a late post to an invocation already over
+            return;
+        };
+        if r.streamed {
+            let f = &mut self.in_flight[at];
+            f.stream = Some(r.connection);
+            (f.progress)(Progress::Stream {
+                content_type: r.header("content-type").map(str::to_owned),
+            });
+            return;
+        }
+        if let Some(size) = r.oversized {
+            r.respond(local::too_large());
+            let error = FunctionError::new(
+                "Function.ResponseSizeTooLarge",
+                &format!(
+                    "Response payload size ({size} bytes) exceeded maximum allowed payload size (6291556 bytes)."
+                ),
+            );
+            self.complete(at, Outcome::Error(error), r.at, None);
+            return;
+        }
+        r.accept();
+        let outcome = if r.path.ends_with("/error") {
+            Outcome::Error(FunctionError {
+                error_type: r
+                    .header("lambda-runtime-function-error-type")
+                    .unwrap_or("Unhandled")
+                    .to_owned(),
+                document: r.body,
+                init: false,
+            })
+        } else {
+            Outcome::Response(r.body)
+        };
+        self.complete(at, outcome, r.at, None);
+    }
+
+    /// `POST /init/error`: the invocation waiting for this init gets the error; the process
+    /// is stopped, and the next invocation starts a fresh one (Lambda retries the init).
+    fn init_failed(&mut self, post: Request) {
+        let Some(mut p) = self.process.take() else {
+            return;
+        };
+        p.kill();
+        let error_type = post
+            .header("lambda-runtime-function-error-type")
+            .unwrap_or("Runtime.Unknown")
+            .to_owned();
+        let line = format!(
+            "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: {error_type}",
+            ms(post.at - p.started)
+        );
+        let error = FunctionError {
+            error_type,
+            document: post.body,
+            init: true,
+        };
+        if let Some(i) = self.queue.pop_front() {
+            self.finish_unsent(i, error, vec![line]);
+        }
+    }
+
+    /// Ends an invocation that never reached the function.
+    fn finish_unsent(
+        &mut self,
+        mut invocation: Invocation,
+        error: FunctionError,
+        lines: Vec<String>,
+    ) {
+        for l in &lines {
+            self.show(l);
+        }
+        let log = if invocation.tail {
+            lines
+                .iter()
+                .flat_map(|l| format!("{l}\n").into_bytes())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        (invocation.progress)(Progress::Done(Done {
+            outcome: Outcome::Error(error),
+            lines,
+            log,
+            note: Some("the init failed: Lambda retries it with the next event".into()),
+        }));
+        (self.finished)();
+    }
+
+    /// Between messages: has the process exited, did its init or an invocation time out?
+    fn check(&mut self) {
+        let Some(p) = &mut self.process else {
+            return;
+        };
+        if let Ok(Some(status)) = p.child.try_wait() {
+            let why = status.to_string();
+            let ready = p.ready();
+            self.process = None;
+            if !ready {
+                if let Some(i) = self.queue.pop_front() {
+                    let mut error = FunctionError::new(
+                        "Runtime.ExitError",
+                        &format!("Runtime exited with error: {why} (during init)"),
+                    );
+                    error.init = true;
+                    self.finish_unsent(i, error, Vec::new());
+                }
+                return;
+            }
+            if self.in_flight.is_empty() {
+                self.exited_after_answering(&why);
+            }
+            let note = "the runtime exited; the next event starts with a fresh init";
+            while let Some(f) = self.in_flight.first() {
+                let error = exit_error(&f.id, &why);
+                self.complete(0, Outcome::Error(error), Instant::now(), Some(note));
+            }
+            return;
+        }
+        let now = Instant::now();
+        if !p.ready() && now >= p.started + INIT_LIMIT {
+            p.kill();
+            self.process = None;
+            if let Some(i) = self.queue.pop_front() {
+                let mut error = FunctionError::new(
+                    "Sandbox.Timedout",
+                    &format!(
+                        "init did not reach GET /next within {} s",
+                        INIT_LIMIT.as_secs()
+                    ),
+                );
+                error.init = true;
+                let line = format!(
+                    "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: timeout",
+                    ms(INIT_LIMIT)
+                );
+                self.finish_unsent(i, error, vec![line]);
+            }
+            return;
+        }
+        let timeout = self.config.timeout;
+        if let Some(i) = self.in_flight.iter().position(|f| now >= f.sent + timeout) {
+            let until = self.in_flight[i].sent + timeout;
+            let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
+            self.complete(
+                i,
+                Outcome::Error(FunctionError::new("Sandbox.Timedout", &message)),
+                until,
+                Some("the function was stopped at its timeout; the next event starts with a fresh init"),
+            );
+        }
+    }
+
+    /// Ends the invocation `in_flight[at]`: its platform lines, its [`Done`]. When the process
+    /// is gone with it, what else ran in it ends too.
+    fn complete(&mut self, at: usize, outcome: Outcome, done: Instant, note: Option<&str>) {
+        if self.in_flight[at].log.is_some() {
+            self.settle_logs();
+        }
+        let mut f = self.in_flight.remove(at);
+        let mut p = self.process.take();
+        let id = &f.id;
+        let duration = done.saturating_duration_since(f.sent);
+        let rss = p
+            .as_ref()
+            .and_then(|p| local::peak_rss_kib(p.child.id()))
+            .unwrap_or(0);
+        let mut lines = Vec::new();
+        let mut status = String::new();
+        let mut alive = true;
+        if let Outcome::Error(e) = &outcome {
+            match e.error_type.as_str() {
+                "Sandbox.Timedout" => {
+                    lines.push(format!(
+                        "{id} Task timed out after {:.2} seconds",
+                        self.config.timeout.as_secs_f64()
+                    ));
+                    status = "\tStatus: timeout".into();
+                    alive = false;
+                }
+                "Runtime.ExitError" => {
+                    lines.push(String::from_utf8_lossy(&e.document).into_owned());
+                    status = "\tStatus: error\tError Type: Runtime.ExitError".into();
+                    alive = false;
+                }
+                _ => {}
+            }
+        }
+        let init = p.as_mut().and_then(|p| {
+            p.init_reported = true;
+            p.init.take()
+        });
+        lines.push(format!("END RequestId: {id}"));
+        lines.push(report_line(
+            id,
+            duration,
+            init,
+            self.config.memory_mb,
+            rss,
+            &status,
+        ));
+        if let Some(mut p) = p {
+            match p.child.try_wait() {
+                Ok(None) if alive => self.process = Some(p),
+                Ok(Some(status)) if alive && self.in_flight.is_empty() => {
+                    self.exited_after_answering(&status.to_string());
+                }
+                _ => p.kill(),
+            }
+        }
+        let mut log = f.log.take().unwrap_or_default();
+        for l in &lines {
+            self.show(l);
+            log.extend_from_slice(l.as_bytes());
+            log.push(b'\n');
+        }
+        (f.progress)(Progress::Done(Done {
+            outcome,
+            lines,
+            log,
+            note: note.map(str::to_owned),
+        }));
+        (self.finished)();
+        if self.process.is_none() {
+            while let Some(f) = self.in_flight.first() {
+                let error = exit_error(&f.id, "stopped with its environment");
+                self.complete(0, Outcome::Error(error), Instant::now(), None);
+            }
+        }
+    }
+
+    fn exited_after_answering(&self, why: &str) {
+        eprintln!(
+            "[{}] the runtime exited after answering ({why}); the next event starts with a fresh init",
+            self.config.name
+        );
+    }
+
+    /// Waits a moment for log lines still in the pipes (a line written just before the
+    /// answer can arrive after it), putting everything else aside.
+    fn settle_logs(&mut self) {
+        let until = Instant::now() + Duration::from_millis(3);
+        while let Some(left) = until.checked_duration_since(Instant::now()) {
+            match self.inbox.recv_timeout(left) {
+                Ok(Inbox::Log(line)) => self.log(line),
+                Ok(other) => self.deferred.push_back(other),
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Lambda's shutdown: SIGTERM (with a grace period when an extension is registered, as
+    /// the graceful-shutdown hook registers one), then SIGKILL.
+    fn stop_process(&mut self) {
+        let Some(mut p) = self.process.take() else {
+            return;
+        };
+        let registered = !self
+            .api
+            .extensions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .registered
+            .is_empty();
+        if registered {
+            let t0 = Instant::now();
+            let _ = Command::new("kill")
+                .args(["-TERM", &p.child.id().to_string()])
+                .status();
+            while t0.elapsed() < SHUTDOWN_GRACE {
+                if let Ok(Some(status)) = p.child.try_wait() {
+                    eprintln!(
+                        "[{}] shutdown: SIGTERM (an extension is registered); the runtime exited ({status}) after {:.1} ms",
+                        self.config.name,
+                        ms(t0.elapsed())
+                    );
+                    return;
+                }
+                thread::sleep(Duration::from_millis(1));
+            }
+            eprintln!(
+                "[{}] shutdown: the runtime was still running {} ms after SIGTERM: SIGKILL",
+                self.config.name,
+                SHUTDOWN_GRACE.as_millis()
+            );
+        }
+        p.kill();
+    }
+}
+
+/// A message from a process that is gone: answered, so nothing hangs on it.
+fn answer_stray(message: Msg) {
+    match message {
+        Msg::Request(r) => r.accept(),
+        Msg::End { reply, .. } => {
+            let _ = reply.send(local::accepted());
+        }
+        Msg::Chunk { .. } => {}
+    }
+}
+
+/// The error a failed stream's trailers carry.
+fn stream_error(trailers: &[(String, String)]) -> Option<FunctionError> {
+    let find = |name: &str| {
+        trailers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let error_type = find("lambda-runtime-function-error-type")?;
+    let document = find("lambda-runtime-function-error-body")
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .unwrap_or_default();
+    Some(FunctionError {
+        error_type: error_type.to_owned(),
+        document,
+        init: false,
+    })
+}
+
+/// Sends each line a process writes to its environment's thread.
+fn forward_lines(pipe: impl Read + Send + 'static, inbox: Sender<Inbox>) {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        loop {
+            let mut line = Vec::new();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    if inbox.send(Inbox::Log(line)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// The REPORT line as Lambda writes it. A custom runtime's init is billed: on a cold start the
+/// billed duration is the init and the invocation together, rounded up to the millisecond.
+fn report_line(
+    id: &str,
+    duration: Duration,
+    init: Option<Duration>,
+    memory_mb: u32,
+    rss_kib: u64,
+    status: &str,
+) -> String {
+    let billed = ms(duration + init.unwrap_or_default()).ceil().max(1.0) as u64;
+    format!(
+        "REPORT RequestId: {id}\tDuration: {:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {} MB{}{status}",
+        ms(duration),
+        rss_kib.div_ceil(1024).max(1),
+        init.map(|i| format!("\tInit Duration: {:.2} ms", ms(i)))
+            .unwrap_or_default(),
+    )
+}

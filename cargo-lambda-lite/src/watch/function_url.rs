@@ -1,0 +1,332 @@
+//! Function URLs: any HTTP request to `/lambda-url/{name}/…` becomes the Function URL event
+//! (payload format 2.0), and the function's answer goes back as HTTP, mapped as Lambda maps
+//! it: a buffered answer's `statusCode`, `headers`, `cookies` and (base64) `body`, or a bare
+//! JSON value as a 200 `application/json`; a streamed answer's HTTP integration prelude as the
+//! response head, then its body as the function writes it.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio_stream::wrappers::UnboundedReceiverStream;
+
+use super::Watch;
+use super::invoke_api::{self, not_found};
+use crate::environment::{Outcome, Progress};
+use crate::local;
+
+const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
+
+/// `/lambda-url/{name}` and `/lambda-url/{name}/{*path}`, any method.
+pub async fn function_url(
+    State(watch): State<Arc<Watch>>,
+    Path(params): Path<Vec<(String, String)>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(name) = params.iter().find(|(k, _)| k == "name").map(|(_, v)| v) else {
+        return not_found("");
+    };
+    let Some(function) = watch.functions.get(name) else {
+        return not_found(name);
+    };
+    let body = match invoke_api::read_event(body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let prefix = format!("/lambda-url/{name}");
+    let raw_path = uri.path().strip_prefix(&prefix).unwrap_or("/");
+    let raw_path = if raw_path.is_empty() { "/" } else { raw_path };
+    let event = event(
+        &method,
+        raw_path,
+        uri.query().unwrap_or(""),
+        &headers,
+        &body,
+        &peer.ip().to_string(),
+    );
+    let progress = match invoke_api::start(&function, event.to_string().into_bytes(), false) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    answer(progress).await
+}
+
+/// Whether a body of this content type travels as text (otherwise base64), as Function URLs
+/// decide.
+fn is_text(content_type: Option<&str>) -> bool {
+    let Some(ct) = content_type else {
+        return true;
+    };
+    let ct = ct.to_ascii_lowercase();
+    ct.starts_with("text/")
+        || [
+            "json",
+            "xml",
+            "javascript",
+            "x-www-form-urlencoded",
+            "yaml",
+            "graphql",
+        ]
+        .iter()
+        .any(|t| ct.contains(t))
+}
+
+/// The Function URL event (payload format 2.0) of a request.
+fn event(
+    method: &Method,
+    raw_path: &str,
+    raw_query: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    source_ip: &str,
+) -> Value {
+    let mut joined: Map<String, Value> = Map::new();
+    let mut cookies = Vec::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == "cookie" {
+            cookies.extend(value.split(';').map(|c| c.trim().to_owned()));
+            continue;
+        }
+        match joined.get_mut(name.as_str()) {
+            Some(Value::String(v)) => {
+                v.push(',');
+                v.push_str(&value);
+            }
+            _ => {
+                joined.insert(name.as_str().to_owned(), value.into());
+            }
+        }
+    }
+    let mut query: Map<String, Value> = Map::new();
+    for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
+        match query.get_mut(k.as_ref()) {
+            Some(Value::String(old)) => {
+                old.push(',');
+                old.push_str(&v);
+            }
+            _ => {
+                query.insert(k.into_owned(), v.into_owned().into());
+            }
+        }
+    }
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let now = chrono::Utc::now();
+    let request_id = local::request_id();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": joined,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "local",
+            "domainName": header("host").unwrap_or("localhost"),
+            "domainPrefix": "local",
+            "http": {
+                "method": method.as_str(),
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": header("user-agent").unwrap_or(""),
+            },
+            "requestId": request_id,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "isBase64Encoded": false,
+    });
+    if !cookies.is_empty() {
+        event["cookies"] = json!(cookies);
+    }
+    if !query.is_empty() {
+        event["queryStringParameters"] = Value::Object(query);
+    }
+    if !body.is_empty() {
+        if is_text(header("content-type")) && std::str::from_utf8(body).is_ok() {
+            event["body"] = String::from_utf8_lossy(body).into_owned().into();
+        } else {
+            event["body"] = base64::engine::general_purpose::STANDARD
+                .encode(body)
+                .into();
+            event["isBase64Encoded"] = true.into();
+        }
+    }
+    event
+}
+
+/// What a Function URL answers when the function failed.
+fn bad_gateway() -> Response {
+    (StatusCode::BAD_GATEWAY, "Internal Server Error").into_response()
+}
+
+/// The head of an HTTP answer from its JSON description (`statusCode`, `headers`,
+/// `multiValueHeaders`, `cookies`).
+fn head(description: &Value) -> Result<(StatusCode, HeaderMap), String> {
+    let status = match &description["statusCode"] {
+        Value::Null => 200,
+        Value::Number(n) => n.as_u64().unwrap_or(0),
+        Value::String(s) => s.parse().unwrap_or(0),
+        other => return Err(format!("statusCode {other}")),
+    };
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .ok_or_else(|| format!("statusCode {status} is not an HTTP status"))?;
+    let mut headers = HeaderMap::new();
+    let mut add = |name: &str, value: &str| -> Result<(), String> {
+        let n =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("header {name}: {e}"))?;
+        let v = HeaderValue::from_str(value).map_err(|e| format!("header {name}: {e}"))?;
+        headers.append(n, v);
+        Ok(())
+    };
+    if let Some(h) = description["headers"].as_object() {
+        for (k, v) in h {
+            add(k, &scalar(v))?;
+        }
+    }
+    if let Some(h) = description["multiValueHeaders"].as_object() {
+        for (k, vs) in h {
+            for v in vs.as_array().into_iter().flatten() {
+                add(k, &scalar(v))?;
+            }
+        }
+    }
+    for c in description["cookies"].as_array().into_iter().flatten() {
+        add("set-cookie", &scalar(c))?;
+    }
+    Ok((status, headers))
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A buffered answer mapped as Lambda maps it.
+fn buffered(body: &[u8]) -> Response {
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(_) => return bad_gateway(),
+    };
+    let described = value
+        .as_object()
+        .is_some_and(|o| o.contains_key("statusCode"));
+    if !described {
+        let mut r = (StatusCode::OK, body.to_vec()).into_response();
+        r.headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        return r;
+    }
+    let (status, headers) = match head(&value) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("watch: the function's HTTP answer is not one Lambda accepts: {e}");
+            return bad_gateway();
+        }
+    };
+    let text = value["body"].as_str().unwrap_or("");
+    let bytes = if value["isBase64Encoded"].as_bool() == Some(true) {
+        match base64::engine::general_purpose::STANDARD.decode(text) {
+            Ok(b) => b,
+            Err(_) => return bad_gateway(),
+        }
+    } else {
+        text.as_bytes().to_vec()
+    };
+    let mut r = (status, bytes).into_response();
+    *r.headers_mut() = headers;
+    r
+}
+
+/// Waits for the answer's head, then answers: buffered, or streamed as it is written.
+async fn answer(mut progress: UnboundedReceiver<Progress>) -> Response {
+    let mut collected = Vec::new();
+    let mut http_stream = None;
+    while let Some(p) = progress.recv().await {
+        match p {
+            Progress::Started { .. } => {}
+            Progress::Stream { content_type } => {
+                if content_type.as_deref() == Some(HTTP_INTEGRATION) {
+                    http_stream = Some(Vec::new());
+                } else {
+                    return streamed(StatusCode::OK, HeaderMap::new(), Vec::new(), progress);
+                }
+            }
+            Progress::Chunk(c) => match &mut http_stream {
+                Some(prelude) => {
+                    prelude.extend_from_slice(&c);
+                    if let Some(at) = prelude.windows(8).position(|w| w == [0u8; 8]) {
+                        let Ok(description) = serde_json::from_slice::<Value>(&prelude[..at])
+                        else {
+                            return bad_gateway();
+                        };
+                        let Ok((status, headers)) = head(&description) else {
+                            return bad_gateway();
+                        };
+                        let rest = prelude[at + 8..].to_vec();
+                        return streamed(status, headers, rest, progress);
+                    }
+                }
+                None => collected.extend_from_slice(&c),
+            },
+            Progress::Done(done) => {
+                return match done.outcome {
+                    Outcome::Response(body) => buffered(&body),
+                    Outcome::Streamed if http_stream.is_none() => buffered(&collected),
+                    _ => bad_gateway(),
+                };
+            }
+        }
+    }
+    bad_gateway()
+}
+
+/// A streamed body: what came with the head, then every chunk as it arrives.
+fn streamed(
+    status: StatusCode,
+    headers: HeaderMap,
+    first: Vec<u8>,
+    mut progress: UnboundedReceiver<Progress>,
+) -> Response {
+    let (tx, rx) = unbounded_channel::<Result<Bytes, std::io::Error>>();
+    if !first.is_empty() {
+        let _ = tx.send(Ok(Bytes::from(first)));
+    }
+    tokio::spawn(async move {
+        while let Some(p) = progress.recv().await {
+            match p {
+                Progress::Chunk(c) => {
+                    let _ = tx.send(Ok(Bytes::from(c)));
+                }
+                Progress::Done(done) => {
+                    if let Outcome::Error(e) = done.outcome {
+                        // The head is sent: the connection is cut, as Lambda cuts it.
+                        let _ = tx.send(Err(std::io::Error::other(e.error_type)));
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        }
+    });
+    let mut r = Response::new(Body::from_stream(UnboundedReceiverStream::new(rx)));
+    *r.status_mut() = status;
+    *r.headers_mut() = headers;
+    r
+}

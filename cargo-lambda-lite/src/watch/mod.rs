@@ -1,0 +1,164 @@
+//! `watch`: a long-running local Lambda for the binaries (and `--example`s) of the current
+//! crate, each served under its name on cargo-lambda's URL shapes (127.0.0.1:9000 by default):
+//! the Invoke API and InvokeWithResponseStream ([`invoke_api`]), Function URLs
+//! ([`function_url`]), each function scaling over execution environments as Lambda scales it
+//! ([`functions`]), rebuilt in the background when a source changes ([`reload`]).
+
+// The helpers of a request answer early with an axum `Response` (its `Err`), once per request.
+#![allow(clippy::result_large_err)]
+
+pub mod client;
+mod function_url;
+mod functions;
+mod invoke_api;
+mod reload;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{any, post};
+
+use functions::Functions;
+
+/// What `watch` serves.
+pub struct Watch {
+    functions: Functions,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The port to serve on (cargo-lambda's default).
+    #[arg(
+        long,
+        short = 'p',
+        visible_alias = "invoke-port",
+        default_value_t = 9000
+    )]
+    port: u16,
+    /// The address to serve on.
+    #[arg(long, visible_alias = "invoke-address", default_value = "127.0.0.1")]
+    address: String,
+    /// Serve this binary (repeatable; default: every binary of the package).
+    #[arg(long = "bin", value_name = "NAME")]
+    bins: Vec<String>,
+    /// Serve this example (repeatable).
+    #[arg(long = "example", value_name = "NAME")]
+    examples: Vec<String>,
+    /// The package's Cargo.toml (default: the one cargo finds from here).
+    #[arg(long)]
+    manifest_path: Option<PathBuf>,
+    /// Cargo features to enable.
+    #[arg(long)]
+    features: Option<String>,
+    /// An environment variable for every function, KEY=VALUE (repeatable), over
+    /// `[package.metadata.lambda-lite.deploy] env`; `AWS_LAMBDA_MAX_CONCURRENCY=N` makes it a
+    /// Managed Instances function (N invocations at once per process).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Environment variables from a file of KEY=VALUE lines.
+    #[arg(long)]
+    env_file: Option<PathBuf>,
+    /// The function timeout in seconds, for every function or for NAME (repeatable; default:
+    /// the package's `[package.metadata.lambda-lite.deploy] timeout`, else Lambda's 3).
+    #[arg(long = "timeout", value_name = "[NAME=]SECONDS")]
+    timeouts: Vec<String>,
+    /// The memory size in MB, as the functions see it (default: the package's setting, else 128).
+    #[arg(long)]
+    memory: Option<u32>,
+    /// The most environments a function runs at once (its reserved concurrency); a request
+    /// that finds them all busy is throttled (429).
+    #[arg(long, default_value_t = 10)]
+    concurrency: usize,
+    /// Build once and serve it; no rebuild when sources change.
+    #[arg(long)]
+    no_reload: bool,
+}
+
+/// `/2015-03-31/functions/{name}`: a name, a partial ARN or a full one, with a qualifier or not.
+fn function_name(raw: &str) -> &str {
+    let name = raw.rsplit_once("function:").map_or(raw, |(_, n)| n);
+    name.split(':').next().unwrap_or(name)
+}
+
+fn router(watch: Arc<Watch>) -> Router {
+    Router::new()
+        .route(
+            "/2015-03-31/functions/{name}/invocations",
+            post(invoke_api::invoke),
+        )
+        .route(
+            "/2021-11-15/functions/{name}/response-streaming-invocations",
+            post(invoke_api::invoke_with_response_stream),
+        )
+        .route("/lambda-url/{name}", any(function_url::function_url))
+        .route("/lambda-url/{name}/", any(function_url::function_url))
+        .route("/lambda-url/{name}/{*path}", any(function_url::function_url))
+        .fallback(|uri: axum::http::Uri| async move {
+            invoke_api::api_error(
+                axum::http::StatusCode::NOT_FOUND,
+                "UnknownOperationException",
+                &format!(
+                    "{}: watch serves /2015-03-31/functions/NAME/invocations, /2021-11-15/functions/NAME/response-streaming-invocations and /lambda-url/NAME/…",
+                    uri.path()
+                ),
+            )
+        })
+        .with_state(watch)
+}
+
+pub fn watch(args: Args) -> Result<ExitCode, String> {
+    let mut project = reload::Project::load(&args)?;
+    let watch = Arc::new(Watch {
+        functions: Functions::default(),
+    });
+    let configs = project.build()?;
+    watch.functions.update(configs, args.concurrency);
+    let names = watch.functions.names();
+    if names.is_empty() {
+        return Err(
+            "nothing to serve: the package has no binary (--bin NAME, or --example NAME)".into(),
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let address = format!("{}:{}", args.address, args.port);
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(&address))
+        .map_err(|e| {
+            format!(
+                "cannot listen on {address}: {e} (another watch running? --port N serves elsewhere)"
+            )
+        })?;
+    println!("watch: serving on http://{address}");
+    for name in &names {
+        println!(
+            "  {name}: aws lambda invoke --endpoint-url http://{address} --function-name {name} out.json\n  {:width$}  curl http://{address}/lambda-url/{name}/",
+            "",
+            width = name.len()
+        );
+    }
+    if !args.no_reload {
+        reload::watch_sources(project, watch.clone(), args.concurrency)?;
+    }
+    let app = router(watch.clone());
+    let served = runtime.block_on(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            eprintln!("watch: shutting down every environment (SHUTDOWN, SIGTERM, SIGKILL)…");
+        })
+        .await
+    });
+    watch.functions.shut_down();
+    runtime.shutdown_background();
+    served.map_err(|e| format!("the server stopped: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,253 @@
+//! Building what `watch` serves (a host build of the package, each binary copied into a
+//! generation of its own so a rebuild never touches a running one), and rebuilding when a
+//! source changes: the old build serves until the new one is ready; a failed build is shown
+//! and the old one kept.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use notify::{RecursiveMode, Watcher};
+
+use super::{Args, Watch};
+use crate::environment::Config;
+
+/// The package and how its functions run.
+pub struct Project {
+    manifest: PathBuf,
+    root: PathBuf,
+    target_dir: PathBuf,
+    bins: Vec<String>,
+    examples: Vec<String>,
+    features: Option<String>,
+    env: Vec<(String, String)>,
+    /// Per function, then for all (key "").
+    timeouts: BTreeMap<String, f64>,
+    memory_mb: u32,
+    generation: u64,
+}
+
+fn key_value(kv: &str, what: &str) -> Result<(String, String), String> {
+    kv.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{what} {kv}: expected KEY=VALUE"))
+}
+
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if (1.0..=900.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "--timeout {text}: Lambda's timeout is 1 to 900 seconds"
+        )),
+    }
+}
+
+impl Project {
+    pub fn load(args: &Args) -> Result<Project, String> {
+        let mut cmd = cargo_metadata::MetadataCommand::new();
+        cmd.no_deps();
+        if let Some(m) = &args.manifest_path {
+            cmd.manifest_path(m);
+        }
+        let meta = cmd.exec().map_err(|e| {
+            format!("cargo metadata: {e} (run watch in a function's crate, or --manifest-path)")
+        })?;
+        let package = meta
+            .root_package()
+            .ok_or("no package here: run watch in a function's crate (not a workspace root), or --manifest-path")?;
+        let settings = &package.metadata["lambda-lite"]["deploy"];
+        let mut env = Vec::new();
+        if let Some(table) = settings["env"].as_object() {
+            for (k, v) in table {
+                let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                env.push((k.clone(), v));
+            }
+        }
+        if let Some(file) = &args.env_file {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("--env-file {}: {e}", file.display()))?;
+            for line in text.lines().map(str::trim) {
+                if !line.is_empty() && !line.starts_with('#') {
+                    env.push(key_value(line, "--env-file line")?);
+                }
+            }
+        }
+        for kv in &args.env {
+            env.push(key_value(kv, "--env")?);
+        }
+        let mut timeouts = BTreeMap::new();
+        if let Some(t) = settings["timeout"].as_f64() {
+            timeouts.insert(String::new(), seconds(&t.to_string())?);
+        }
+        for t in &args.timeouts {
+            match t.split_once('=') {
+                Some((name, s)) => timeouts.insert(name.trim().to_owned(), seconds(s)?),
+                None => timeouts.insert(String::new(), seconds(t)?),
+            };
+        }
+        let memory_mb = args
+            .memory
+            .or_else(|| {
+                settings["memory"]
+                    .as_u64()
+                    .and_then(|m| u32::try_from(m).ok())
+            })
+            .unwrap_or(128);
+        let manifest = package.manifest_path.clone().into_std_path_buf();
+        let root = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(Project {
+            manifest,
+            root,
+            target_dir: meta.target_directory.clone().into_std_path_buf(),
+            bins: args.bins.clone(),
+            examples: args.examples.clone(),
+            features: args.features.clone(),
+            env,
+            timeouts,
+            memory_mb,
+            generation: 0,
+        })
+    }
+
+    /// A host build of the functions (cargo's diagnostics on the terminal); each binary is
+    /// copied into a folder of this generation. Returns their configurations.
+    pub fn build(&mut self) -> Result<Vec<Config>, String> {
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args(["build", "--message-format=json-render-diagnostics"])
+            .arg("--manifest-path")
+            .arg(&self.manifest);
+        if self.bins.is_empty() && self.examples.is_empty() {
+            cmd.arg("--bins");
+        }
+        for b in &self.bins {
+            cmd.args(["--bin", b]);
+        }
+        for e in &self.examples {
+            cmd.args(["--example", e]);
+        }
+        if let Some(f) = &self.features {
+            cmd.args(["--features", f]);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        let mut built = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                let Ok(m) = serde_json::from_str::<serde_json::Value>(&line) else {
+                    continue;
+                };
+                let kinds = m["target"]["kind"].as_array().cloned().unwrap_or_default();
+                let runnable = kinds.iter().any(|k| k == "bin" || k == "example");
+                if m["reason"] == "compiler-artifact"
+                    && runnable
+                    && let (Some(name), Some(exe)) =
+                        (m["target"]["name"].as_str(), m["executable"].as_str())
+                {
+                    built.push((name.to_owned(), PathBuf::from(exe)));
+                }
+            }
+        }
+        let status = child.wait().map_err(|e| format!("cargo build: {e}"))?;
+        if !status.success() {
+            return Err("the build failed (cargo's errors above)".into());
+        }
+        self.generation += 1;
+        let base = self.target_dir.join("lambda-lite-watch");
+        let mut configs = Vec::new();
+        for (name, exe) in built {
+            let dir = base.join(&name).join(self.generation.to_string());
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let bootstrap = dir.join("bootstrap");
+            std::fs::copy(&exe, &bootstrap)
+                .map_err(|e| format!("{} → {}: {e}", exe.display(), bootstrap.display()))?;
+            // Two generations back is no longer running anything that was not stopped.
+            if let Some(old) = self.generation.checked_sub(2) {
+                let _ = std::fs::remove_dir_all(base.join(&name).join(old.to_string()));
+            }
+            let timeout = self
+                .timeouts
+                .get(&name)
+                .or_else(|| self.timeouts.get(""))
+                .copied()
+                .unwrap_or(3.0);
+            configs.push(Config {
+                name,
+                bootstrap,
+                env: self.env.clone(),
+                handler: None,
+                task_root: Some(self.root.clone()),
+                timeout: Duration::from_secs_f64(timeout),
+                memory_mb: self.memory_mb,
+                wrapper: None,
+                inherit_output: false,
+            });
+        }
+        Ok(configs)
+    }
+
+    /// Whether a changed path is a source of the package (not its build output or VCS).
+    fn is_source(&self, path: &Path) -> bool {
+        !path.starts_with(&self.target_dir)
+            && !path.components().any(|c| {
+                let c = c.as_os_str();
+                c == ".git" || c == "target"
+            })
+    }
+}
+
+/// Rebuilds in the background when a source of the package changes; a good build replaces
+/// what each function serves.
+pub fn watch_sources(mut project: Project, watch: Arc<Watch>, limit: usize) -> Result<(), String> {
+    let (tx, rx) = channel();
+    let mut watcher = notify::recommended_watcher(move |e: notify::Result<notify::Event>| {
+        if let Ok(e) = e
+            && !matches!(e.kind, notify::EventKind::Access(_))
+        {
+            let _ = tx.send(e.paths);
+        }
+    })
+    .map_err(|e| format!("cannot watch the sources: {e}"))?;
+    watcher
+        .watch(&project.root, RecursiveMode::Recursive)
+        .map_err(|e| format!("cannot watch {}: {e}", project.root.display()))?;
+    println!(
+        "watch: rebuilding when a file under {} changes",
+        project.root.display()
+    );
+    std::thread::spawn(move || {
+        let _watcher = watcher; // watches as long as this thread runs
+        loop {
+            let Ok(paths) = rx.recv() else { return };
+            if !paths.iter().any(|p| project.is_source(p)) {
+                continue;
+            }
+            // Editors write in bursts: wait until the sources are quiet for a moment.
+            loop {
+                match rx.recv_timeout(Duration::from_millis(150)) {
+                    Ok(_) => continue,
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+            let t0 = Instant::now();
+            println!("watch: a source changed: rebuilding (the last build serves meanwhile)");
+            match project.build() {
+                Ok(configs) => {
+                    watch.functions.update(configs, limit);
+                    println!(
+                        "watch: rebuilt in {:.1} s: the next invocation runs the new build",
+                        t0.elapsed().as_secs_f64()
+                    );
+                }
+                Err(e) => println!("watch: {e}; the last good build keeps serving"),
+            }
+        }
+    });
+    Ok(())
+}
