@@ -360,6 +360,8 @@ impl Controller {
         if !self.config.inherit_output {
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         }
+        // Init Duration starts at the exec.
+        let started = Instant::now();
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", self.config.bootstrap.display()))?;
@@ -372,7 +374,7 @@ impl Controller {
         self.process = Some(Process {
             child,
             first_connection,
-            started: Instant::now(),
+            started,
             idle: Vec::new(),
             init: None,
             init_reported: false,

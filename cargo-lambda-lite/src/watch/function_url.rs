@@ -46,6 +46,7 @@ pub async fn function_url(
     let raw_path = uri.path().strip_prefix(&prefix).unwrap_or("/");
     let raw_path = if raw_path.is_empty() { "/" } else { raw_path };
     let event = event(
+        name,
         &method,
         raw_path,
         uri.query().unwrap_or(""),
@@ -82,6 +83,7 @@ fn is_text(content_type: Option<&str>) -> bool {
 
 /// The Function URL event (payload format 2.0) of a request.
 fn event(
+    name: &str,
     method: &Method,
     raw_path: &str,
     raw_query: &str,
@@ -130,9 +132,9 @@ fn event(
         "headers": joined,
         "requestContext": {
             "accountId": "anonymous",
-            "apiId": "local",
-            "domainName": header("host").unwrap_or("localhost"),
-            "domainPrefix": "local",
+            "apiId": name,
+            "domainName": format!("{name}.lambda-url.us-east-1.on.aws"),
+            "domainPrefix": name,
             "http": {
                 "method": method.as_str(),
                 "path": raw_path,

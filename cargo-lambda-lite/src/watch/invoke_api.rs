@@ -210,6 +210,7 @@ pub async fn invoke(
         Ok(p) => p,
         Err(r) => return r,
     };
+    // A caller that leaves from here on does not stop the invocation: it runs to its end.
     let Some((streamed, done)) = collect(progress).await else {
         return service_error("the environment ended without an answer");
     };

@@ -115,6 +115,7 @@ pub fn watch(args: Args) -> Result<ExitCode, String> {
         functions: Functions::default(),
     });
     let configs = project.build()?;
+    let builds = project.generations.clone();
     watch.functions.update(configs, args.concurrency);
     let names = watch.functions.names();
     if names.is_empty() {
@@ -159,6 +160,7 @@ pub fn watch(args: Args) -> Result<ExitCode, String> {
     });
     watch.functions.shut_down();
     runtime.shutdown_background();
+    let _ = std::fs::remove_dir_all(builds);
     served.map_err(|e| format!("the server stopped: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -29,6 +29,8 @@ pub struct Project {
     timeouts: BTreeMap<String, f64>,
     memory_mb: u32,
     generation: u64,
+    /// This watch's copies of its builds, one folder per generation.
+    pub generations: PathBuf,
 }
 
 fn key_value(kv: &str, what: &str) -> Result<(String, String), String> {
@@ -99,10 +101,15 @@ impl Project {
             .unwrap_or(128);
         let manifest = package.manifest_path.clone().into_std_path_buf();
         let root = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+        let target_dir = meta.target_directory.clone().into_std_path_buf();
+        let generations = target_dir
+            .join("lambda-lite-watch")
+            .join(std::process::id().to_string());
         Ok(Project {
+            generations,
             manifest,
             root,
-            target_dir: meta.target_directory.clone().into_std_path_buf(),
+            target_dir,
             bins: args.bins.clone(),
             examples: args.examples.clone(),
             features: args.features.clone(),
@@ -158,17 +165,19 @@ impl Project {
             return Err("the build failed (cargo's errors above)".into());
         }
         self.generation += 1;
-        let base = self.target_dir.join("lambda-lite-watch");
         let mut configs = Vec::new();
         for (name, exe) in built {
-            let dir = base.join(&name).join(self.generation.to_string());
+            let dir = self
+                .generations
+                .join(&name)
+                .join(self.generation.to_string());
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             let bootstrap = dir.join("bootstrap");
             std::fs::copy(&exe, &bootstrap)
                 .map_err(|e| format!("{} → {}: {e}", exe.display(), bootstrap.display()))?;
-            // Two generations back is no longer running anything that was not stopped.
+            // Two generations back runs nothing any more.
             if let Some(old) = self.generation.checked_sub(2) {
-                let _ = std::fs::remove_dir_all(base.join(&name).join(old.to_string()));
+                let _ = std::fs::remove_dir_all(self.generations.join(&name).join(old.to_string()));
             }
             let timeout = self
                 .timeouts
@@ -191,13 +200,23 @@ impl Project {
         Ok(configs)
     }
 
-    /// Whether a changed path is a source of the package (not its build output or VCS).
+    /// Whether a changed path can change the build: Rust sources, manifests and lock files,
+    /// and anything under `src/` (`include_str!`ed files), not the build's output or VCS.
     fn is_source(&self, path: &Path) -> bool {
-        !path.starts_with(&self.target_dir)
-            && !path.components().any(|c| {
-                let c = c.as_os_str();
-                c == ".git" || c == "target"
-            })
+        if path.starts_with(&self.target_dir)
+            || path
+                .components()
+                .any(|c| c.as_os_str() == ".git" || c.as_os_str() == "target")
+        {
+            return false;
+        }
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        name.ends_with(".rs")
+            || name == "Cargo.toml"
+            || name == "Cargo.lock"
+            || path
+                .strip_prefix(&self.root)
+                .is_ok_and(|p| p.starts_with("src"))
     }
 }
 
@@ -227,9 +246,11 @@ pub fn watch_sources(mut project: Project, watch: Arc<Watch>, limit: usize) -> R
             if !paths.iter().any(|p| project.is_source(p)) {
                 continue;
             }
-            // Editors write in bursts: wait until the sources are quiet for a moment.
-            loop {
-                match rx.recv_timeout(Duration::from_millis(150)) {
+            // Editors write in bursts: wait until the sources are quiet for a moment (at most
+            // a second, so a file written all the time does not hold the rebuild back).
+            let until = Instant::now() + Duration::from_secs(1);
+            while let Some(left) = until.checked_duration_since(Instant::now()) {
+                match rx.recv_timeout(left.min(Duration::from_millis(150))) {
                     Ok(_) => continue,
                     Err(RecvTimeoutError::Timeout) => break,
                     Err(RecvTimeoutError::Disconnected) => return,

@@ -1,0 +1,659 @@
+//! `watch` as its users reach it: boto3 and the AWS CLI through Lambda's Invoke API and
+//! InvokeWithResponseStream, curl through Function URLs, `cargo lambda-lite invoke NAME`; Lambda's
+//! rules (scale-out, Managed Instances, throttling, timeouts, the init limit, payload limits);
+//! bad clients; and a rebuild after a saved edit, with a broken build keeping the old one.
+#![cfg(feature = "watch")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn tool() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "cargo-lambda-lite-watch-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A running `watch`, stopped with Ctrl-C (SIGINT) when dropped.
+struct Watch {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Watch {
+    /// `watch` with these arguments, in `dir`, once it serves.
+    fn start(name: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Watch {
+        let port = free_port();
+        let log = scratch(&format!("{name}-log")).join("watch.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = tool()
+            .arg("watch")
+            .args(["--port", &port.to_string()])
+            .args(args)
+            .envs(env.iter().copied())
+            .current_dir(dir)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let mut w = Watch { child, port, log };
+        w.wait_for("watch: serving on", Duration::from_secs(600));
+        w
+    }
+
+    /// The fixture function, built by watch, in `FIXTURE_MODE` `mode`.
+    fn fixture(name: &str, mode: &str, args: &[&str]) -> Watch {
+        let manifest = repo().join("tests/fixture/Cargo.toml");
+        let mut all = vec!["--manifest-path", manifest.to_str().unwrap(), "--no-reload"];
+        let env = format!("FIXTURE_MODE={mode}");
+        all.extend(["--env", &env]);
+        all.extend(args);
+        Watch::start(name, &repo(), &all, &[])
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn wait_for(&mut self, marker: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let text = self.text();
+            if text.contains(marker) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("watch exited ({status}) before {marker:?}:\n{text}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {marker:?} in watch's output:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Python with boto3 (installed from PyPI when missing), with `l` a Lambda client of this
+    /// watch; returns what it prints.
+    fn py(&self, code: &str) -> String {
+        needs_python_module("boto3", "boto3");
+        let script = format!(
+            "import boto3, base64, json, botocore\nl = boto3.client('lambda', endpoint_url={:?}, region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test', config=botocore.config.Config(retries={{'max_attempts': 0}}, read_timeout=60))\n{code}\n",
+            self.endpoint()
+        );
+        let out = Command::new("python3")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}\nwatch:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.text()
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// The labelled lines watch printed for a function, in order.
+    fn lines(&self, prefix: &str) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// `import module` works, after `pip install package` if needed.
+fn needs_python_module(module: &str, package: &str) {
+    let has = || {
+        Command::new("python3")
+            .args(["-c", &format!("import {module}")])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has() {
+        eprintln!("installing {package} from PyPI (pip install {package})…");
+        let installed = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", package])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            installed && has(),
+            "this test needs {package}: `python3 -m pip install {package}` failed; install it by hand"
+        );
+    }
+}
+
+#[test]
+fn the_invoke_api_answers_boto3_the_aws_cli_and_invoke_name_as_lambda_does() {
+    let w = Watch::fixture("invoke-api", "echo", &[]);
+    // A logged line, START/END/REPORT and the cold start's Init Duration come back in the tail.
+    let out = w.py(
+        "r = l.invoke(FunctionName='fixture', Payload=b'\"log\"', LogType='Tail')\n\
+         print(r['StatusCode'], r['ExecutedVersion'], r['Payload'].read().decode())\n\
+         print(base64.b64decode(r['LogResult']).decode())",
+    );
+    assert!(out.starts_with("200 $LATEST logged\n"), "{out}");
+    assert!(out.contains("START RequestId: "), "{out}");
+    assert!(
+        out.contains("stored \\\"") || out.contains("stored \""),
+        "{out}"
+    );
+    assert!(
+        out.contains("REPORT RequestId: ") && out.contains("Init Duration: "),
+        "{out}"
+    );
+    // Errors of the function, and the API's own refusals, as the SDK reports them.
+    let out = w.py(
+        "r = l.invoke(FunctionName='fixture', Payload=b'\"fail\"')\n\
+         print(r['StatusCode'], r['FunctionError'], json.loads(r['Payload'].read())['errorType'])\n\
+         r = l.invoke(FunctionName='arn:aws:lambda:us-east-1:012345678912:function:fixture:$LATEST', Payload=b'\"by arn\"')\n\
+         print(r['Payload'].read().decode())\n\
+         print(l.invoke(FunctionName='fixture', InvocationType='DryRun')['StatusCode'])\n\
+         print(l.invoke(FunctionName='fixture', InvocationType='Event', Payload=b'\"log\"')['StatusCode'])\n\
+         for kw in [dict(FunctionName='nope'), dict(FunctionName='fixture', Payload=b'not json'), dict(FunctionName='fixture', Payload=b'\"' + b'a' * (6 * 1024 * 1024) + b'\"')]:\n    \
+             try:\n        l.invoke(**kw)\n        print('accepted?!')\n    \
+             except botocore.exceptions.ClientError as e:\n        \
+                 print(e.response['ResponseMetadata']['HTTPStatusCode'], e.response['Error']['Code'])",
+    );
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "200 Unhandled Function.Failed",
+            "\"by arn\"",
+            "204",
+            "202",
+            "404 ResourceNotFoundException",
+            "400 InvalidRequestContentException",
+            "413 RequestTooLargeException",
+        ],
+        "{out}"
+    );
+    // The Event invocation ran in the background: its log line reached the terminal.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while w
+        .lines("[fixture] ")
+        .iter()
+        .filter(|l| l.contains("stored"))
+        .count()
+        < 2
+    {
+        assert!(Instant::now() < deadline, "{}", w.text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The AWS CLI (v1 from PyPI when missing), as its users call Lambda.
+    needs_python_module("awscli", "awscli");
+    let dir = scratch("invoke-api-cli");
+    let cli = Command::new("python3")
+        .args(["-m", "awscli", "lambda", "invoke", "--endpoint-url"])
+        .arg(w.endpoint())
+        .args(["--region", "us-east-1", "--function-name", "fixture"])
+        .args(["--payload", "\"from the cli\"", "--log-type", "Tail"])
+        .arg(dir.join("out.json"))
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&cli.stdout);
+    assert!(
+        cli.status.success(),
+        "{printed}\n{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert!(
+        printed.contains("\"StatusCode\": 200") && printed.contains("LogResult"),
+        "{printed}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.json")).unwrap(),
+        "\"from the cli\""
+    );
+    // `cargo lambda-lite invoke NAME` sends to the running watch.
+    let sent = tool()
+        .args(["invoke", "fixture", "--data", "\"hi\"", "--endpoint-url"])
+        .arg(w.endpoint())
+        .output()
+        .unwrap();
+    assert!(sent.status.success());
+    assert_eq!(String::from_utf8_lossy(&sent.stdout), "\"hi\"\n");
+    assert!(String::from_utf8_lossy(&sent.stderr).contains("REPORT RequestId"));
+    let failed = tool()
+        .args(["invoke", "fixture", "--data", "\"fail\"", "--endpoint-url"])
+        .arg(w.endpoint())
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(3), "a function error is exit 3");
+    let absent = tool()
+        .args(["invoke", "nothing", "--endpoint-url", "http://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert_eq!(absent.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&absent.stderr).contains("cargo lambda-lite watch"));
+}
+
+/// Reads `reader` until `marker` has been read; returns what was read.
+fn read_until(reader: &mut impl Read, marker: &str) -> String {
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&seen).contains(marker) {
+        match reader.read(&mut byte) {
+            Ok(1) => seen.push(byte[0]),
+            _ => panic!(
+                "the stream ended before {marker:?}: {}",
+                String::from_utf8_lossy(&seen)
+            ),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[test]
+fn streams_arrive_as_they_are_written_over_eventstream_and_function_urls() {
+    let w = Watch::fixture("streams", "stream", &[]);
+    let dir = scratch("streams");
+    // boto3's invoke_with_response_stream: the first event arrives before the function writes
+    // the second (it waits for the file the reader creates).
+    let gate = dir.join("boto3-read-first");
+    let out = w.py(&format!(
+        "import os\n\
+         r = l.invoke_with_response_stream(FunctionName='fixture', Payload=json.dumps('sse:{}').encode())\n\
+         seen = b''\n\
+         for ev in r['EventStream']:\n    \
+             if 'PayloadChunk' in ev:\n        seen += ev['PayloadChunk']['Payload']\n        \
+                 if b'data: first' in seen and not os.path.exists({gate:?}):\n            open({gate:?}, 'w').close()\n            print('first arrived alone:', b'second' not in seen)\n    \
+             else:\n        print('complete', sorted(ev['InvokeComplete'].keys()))\n\
+         print(seen.split(b'\\0' * 8)[-1].decode().replace('\\n', '|'))\n\
+         r = l.invoke_with_response_stream(FunctionName='fixture', Payload=b'\"panic\"')\n\
+         for ev in r['EventStream']:\n    print(ev)",
+        gate.display()
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "first arrived alone: True", "{out}");
+    assert_eq!(lines[1], "complete []", "{out}");
+    assert_eq!(lines[2], "data: first||data: second||", "{out}");
+    assert!(lines[3].contains("b'partial'"), "{out}");
+    assert!(
+        lines[4].contains("'InvokeComplete'")
+            && lines[4].contains("'ErrorCode': 'Runtime.HandlerPanic'"),
+        "{out}"
+    );
+    // curl -N through a Function URL: the HTTP prelude is the response head; each event
+    // arrives as written.
+    let gate = dir.join("curl-read-first");
+    let mut curl = Command::new("curl")
+        .args(["-sS", "-N", "-i"])
+        .arg(format!(
+            "{}/lambda-url/fixture/events?sse:{}",
+            w.endpoint(),
+            gate.display()
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("curl");
+    let mut stdout = curl.stdout.take().unwrap();
+    let head = read_until(&mut stdout, "data: first\n\n");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("content-type: text/event-stream"), "{head}");
+    assert!(!head.contains("second"));
+    std::fs::write(&gate, "").unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "data: second\n\n");
+    assert!(curl.wait().unwrap().success());
+}
+
+/// `curl` a URL of the watch; returns the response head and body.
+fn curl(w: &Watch, args: &[&str], path: &str) -> (String, Vec<u8>) {
+    let out = Command::new("curl")
+        .args(["-sS", "-i"])
+        .args(args)
+        .arg(format!("{}{path}", w.endpoint()))
+        .output()
+        .expect("curl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let at = out
+        .stdout
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout[..at]).to_ascii_lowercase(),
+        out.stdout[at + 4..].to_vec(),
+    )
+}
+
+#[test]
+fn function_urls_reach_an_http_function_as_lambda_maps_requests_and_answers() {
+    let manifest = repo().join("Cargo.toml");
+    let w = Watch::start(
+        "function-url",
+        &repo(),
+        &[
+            "--manifest-path",
+            manifest.to_str().unwrap(),
+            "--example",
+            "http_echo",
+            "--features",
+            "http",
+            "--no-reload",
+        ],
+        &[],
+    );
+    let (head, body) = curl(&w, &[], "/lambda-url/http_echo/?name=Zo%C3%AB");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("set-cookie: seen=1; path=/"), "{head}");
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["message"], "hello, Zoë");
+    assert_eq!(json["source"], "FunctionUrl");
+    // Path, multi-value query, cookies and a binary body (base64 in the event, decoded by the
+    // function) travel as on Lambda.
+    let (_, body) = curl(
+        &w,
+        &[
+            "-X",
+            "PUT",
+            "-H",
+            "content-type: application/octet-stream",
+            "-H",
+            "cookie: a=1; b=2",
+            "--data-binary",
+            "\u{1}bin",
+        ],
+        "/lambda-url/http_echo/a%20b/c?x=1&x=2&y=%C3%A9",
+    );
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["method"], "PUT");
+    assert_eq!(json["path"], "/a b/c");
+    assert_eq!(
+        json["query"],
+        serde_json::json!([["x", "1"], ["x", "2"], ["y", "é"]])
+    );
+    assert_eq!(json["body"], "\u{1}bin");
+    // A streamed answer: its prelude's head, then the server-sent events.
+    let (head, body) = curl(&w, &["-N"], "/lambda-url/http_echo/?stream=1");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("content-type: text/event-stream"), "{head}");
+    let body = String::from_utf8(body).unwrap();
+    assert_eq!(body.matches("data: tick").count(), 3, "{body}");
+    // No such function.
+    let (head, _) = curl(&w, &[], "/lambda-url/nope/");
+    assert!(head.starts_with("http/1.1 404"), "{head}");
+}
+
+/// Runs `count` invocations at once from boto3 with the log tail; prints one line per answer:
+/// `ok <payload> <cold>` or the error code.
+fn at_once(w: &Watch, count: usize, payload: &str) -> Vec<String> {
+    let out = w.py(&format!(
+        "from concurrent.futures import ThreadPoolExecutor\n\
+         def one(_):\n    \
+             try:\n        \
+                 r = l.invoke(FunctionName='fixture', Payload=json.dumps({payload:?}).encode(), LogType='Tail')\n        \
+                 return 'ok %s %s' % (r['Payload'].read().decode(), 'cold' if b'Init Duration' in base64.b64decode(r['LogResult']) else 'warm')\n    \
+             except botocore.exceptions.ClientError as e:\n        return e.response['Error']['Code']\n\
+         with ThreadPoolExecutor({count}) as pool:\n    \
+             print('\\n'.join(sorted(pool.map(one, range({count})))))"
+    ));
+    out.lines().map(str::to_owned).collect()
+}
+
+/// In watch's output, how many START lines came before the first END.
+fn started_before_first_end(w: &Watch) -> usize {
+    let lines = w.lines("[fixture] ");
+    lines
+        .iter()
+        .take_while(|l| !l.contains("END RequestId"))
+        .filter(|l| l.contains("START RequestId"))
+        .count()
+}
+
+#[test]
+fn classic_functions_scale_out_to_their_limit_and_managed_instances_share_one_process() {
+    // Classic: one invocation per environment; four at once are four cold starts, served
+    // together; a fifth finds the limit (--concurrency 4) and is throttled.
+    let w = Watch::fixture("classic", "concurrent", &["--concurrency", "4"]);
+    let answers = at_once(&w, 5, "sleep:1500:x");
+    assert_eq!(
+        answers,
+        [
+            "TooManyRequestsException",
+            "ok x cold",
+            "ok x cold",
+            "ok x cold",
+            "ok x cold"
+        ],
+        "{}",
+        w.text()
+    );
+    assert_eq!(started_before_first_end(&w), 4, "{}", w.text());
+    // Warm environments are reused.
+    assert_eq!(at_once(&w, 2, "sleep:0:y"), ["ok y warm", "ok y warm"]);
+    drop(w);
+    // Managed Instances: AWS_LAMBDA_MAX_CONCURRENCY=4 gives one process four invocations at
+    // once: one init for all.
+    let w = Watch::fixture(
+        "managed",
+        "concurrent",
+        &[
+            "--env",
+            "AWS_LAMBDA_MAX_CONCURRENCY=4",
+            "--concurrency",
+            "1",
+        ],
+    );
+    let answers = at_once(&w, 4, "sleep:1000:z");
+    assert_eq!(
+        answers,
+        ["ok z cold", "ok z warm", "ok z warm", "ok z warm"],
+        "{}",
+        w.text()
+    );
+    assert_eq!(started_before_first_end(&w), 4, "{}", w.text());
+    // The fifth at once finds the one process full: throttled.
+    let answers = at_once(&w, 5, "sleep:1500:z");
+    assert_eq!(answers[0], "TooManyRequestsException", "{answers:?}");
+    assert_eq!(
+        answers[1..].iter().filter(|a| a.starts_with("ok")).count(),
+        4
+    );
+}
+
+#[test]
+fn timeouts_stop_the_environment_and_bad_clients_never_take_the_server_down() {
+    let w = Watch::fixture("timeouts", "concurrent", &["--timeout", "1"]);
+    let out = w.py(
+        "r = l.invoke(FunctionName='fixture', Payload=b'\"sleep:3000:late\"')\n\
+         print(r['FunctionError'], json.loads(r['Payload'].read()))\n\
+         r = l.invoke(FunctionName='fixture', Payload=b'\"sleep:0:next\"', LogType='Tail')\n\
+         print(r['Payload'].read().decode(), b'Init Duration' in base64.b64decode(r['LogResult']))",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("Unhandled") && lines[0].contains("Task timed out after 1.00 seconds"),
+        "{out}"
+    );
+    assert_eq!(lines[1], "next True", "a fresh environment: {out}");
+    assert!(w.text().contains("Status: timeout"), "{}", w.text());
+    // Garbage instead of HTTP, and a client that leaves in the middle of an invocation.
+    let mut garbage = std::net::TcpStream::connect(("127.0.0.1", w.port)).unwrap();
+    garbage.write_all(b"\x00\x01 NOT HTTP\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    let _ = garbage.read_to_end(&mut answer);
+    let mut leaver = std::net::TcpStream::connect(("127.0.0.1", w.port)).unwrap();
+    let event = "\"sleep:300:left\"";
+    write!(
+        leaver,
+        "POST /2015-03-31/functions/fixture/invocations HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n{event}",
+        event.len()
+    )
+    .unwrap();
+    // It leaves once its invocation started (the third START).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while w.lines("[fixture] START").len() < 3 {
+        assert!(Instant::now() < deadline, "{}", w.text());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(leaver);
+    // The left invocation still runs to its end (its REPORT line, the third); the server
+    // serves on.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while w.lines("[fixture] REPORT").len() < 3 {
+        assert!(Instant::now() < deadline, "{}", w.text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = w.py(
+        "print(l.invoke(FunctionName='fixture', Payload=b'\"sleep:0:still\"')['Payload'].read().decode())",
+    );
+    assert_eq!(out, "still");
+}
+
+#[test]
+fn an_init_that_never_reaches_next_is_stopped_at_the_ten_second_limit() {
+    let w = Watch::fixture("init-limit", "echo", &["--env", "FIXTURE_INIT_MS=12000"]);
+    let out = w.py("r = l.invoke(FunctionName='fixture', Payload=b'\"x\"')\n\
+         print(r['FunctionError'], json.loads(r['Payload'].read())['errorType'])");
+    assert_eq!(out, "Unhandled Sandbox.Timedout", "{}", w.text());
+    assert!(
+        w.text()
+            .contains("INIT_REPORT Init Duration: 10000.00 ms\tPhase: init\tStatus: timeout"),
+        "{}",
+        w.text()
+    );
+}
+
+#[test]
+fn a_saved_edit_is_served_after_a_rebuild_and_a_broken_build_keeps_the_last_good_one() {
+    // A copy of the fixture to edit, depending on this checkout.
+    let dir = scratch("reload").join("fixture");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let manifest = std::fs::read_to_string(repo().join("tests/fixture/Cargo.toml"))
+        .unwrap()
+        .replace("path = \"../..\"", &format!("path = {:?}", repo()));
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    let main = repo().join("tests/fixture/src/main.rs");
+    std::fs::copy(&main, dir.join("src/main.rs")).unwrap();
+    std::fs::copy(
+        repo().join("tests/fixture/Cargo.lock"),
+        dir.join("Cargo.lock"),
+    )
+    .unwrap();
+    let target = repo().join("target/watch-reload");
+    let mut w = Watch::start(
+        "reload",
+        &dir,
+        &[],
+        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+    );
+    w.wait_for("watch: rebuilding when a file", Duration::from_secs(10));
+    let env =
+        "print(l.invoke(FunctionName='fixture', Payload=b'\"env\"')['Payload'].read().decode())";
+    assert_eq!(w.py(env), "<unset>");
+    // Invocations keep arriving while the edit is rebuilt: every one is answered.
+    let ready = scratch("reload-racing").join("answered");
+    let racing = {
+        let endpoint = w.endpoint();
+        let ready = ready.clone();
+        std::thread::spawn(move || {
+            let script = format!(
+                "import boto3, time\nl = boto3.client('lambda', endpoint_url={endpoint:?}, region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t')\n\
+                 answers = set()\nt0 = time.time()\n\
+                 while time.time() - t0 < 60:\n    \
+                     a = l.invoke(FunctionName='fixture', Payload=b'\"env\"')['Payload'].read().decode()\n    \
+                     answers.add(a)\n    \
+                     open({ready:?}, 'w').close()\n    \
+                     if a == '<edited>': break\n\
+                 print(sorted(answers))"
+            );
+            Command::new("python3")
+                .args(["-c", &script])
+                .output()
+                .unwrap()
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ready.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the racing client never got an answer"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let source = std::fs::read_to_string(dir.join("src/main.rs")).unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        source.replace("\"<unset>\"", "\"<edited>\""),
+    )
+    .unwrap();
+    let raced = racing.join().unwrap();
+    assert!(
+        raced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raced.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&raced.stdout).trim(),
+        "['<edited>', '<unset>']",
+        "the old build answered until the new one took over; nothing was lost\n{}",
+        w.text()
+    );
+    w.wait_for("rebuilt in", Duration::from_secs(1));
+    // A broken edit: the error is shown, the last good build keeps serving.
+    std::fs::write(dir.join("src/main.rs"), "fn main() { this is not rust }").unwrap();
+    w.wait_for(
+        "the last good build keeps serving",
+        Duration::from_secs(300),
+    );
+    assert_eq!(w.py(env), "<edited>");
+}
