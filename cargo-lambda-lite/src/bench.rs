@@ -539,10 +539,11 @@ pub fn bench_extension(args: &[String]) -> Res<ExitCode> {
                     .extensions
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .first_poll
+                    .registered
                     .first()
+                    .and_then(|r| r.first_poll)
                 {
-                    break *t;
+                    break t;
                 }
                 if let Ok(Some(status)) = child.try_wait() {
                     return Err(format!(

@@ -9,7 +9,7 @@
 //! invocation's own channel. Lambda's rules are kept here: the function timeout (the process is
 //! stopped), the 10 s init limit, the 6 MB response and 200 MB stream limits.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,13 +19,17 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use serde_json::json;
 
 use crate::local::{self, LocalApi, Msg, Request};
+use crate::telemetry::Telemetry;
 
 /// How long Lambda waits for an on-demand init before giving up.
 pub const INIT_LIMIT: Duration = Duration::from_secs(10);
-/// How long a process has between SIGTERM and SIGKILL at shutdown.
+/// How long a runtime has between SIGTERM and SIGKILL at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+/// … and with external extensions, which get `SHUTDOWN`.
+const EXTERNAL_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// What a function is and how it runs.
 pub struct Config {
@@ -39,6 +43,8 @@ pub struct Config {
     pub memory_mb: u32,
     /// A command the bootstrap runs under (qemu-user for an arm64 bootstrap).
     pub wrapper: Option<String>,
+    /// External extensions, started before the runtime as Lambda starts `/opt/extensions/*`.
+    pub extensions: Vec<PathBuf>,
     /// The function's output goes to the terminal as it is (the one-shot run); otherwise
     /// each line is printed labelled with the function's name and kept for `Tail`.
     pub inherit_output: bool,
@@ -123,7 +129,8 @@ impl FunctionError {
 enum Inbox {
     Api(Msg),
     Invoke(Invocation),
-    Log(Vec<u8>),
+    /// A line of the runtime's output (`None`) or of the named extension's.
+    Log(Option<String>, Vec<u8>),
     Shutdown,
 }
 
@@ -142,7 +149,7 @@ impl Environment {
     ) -> std::io::Result<Environment> {
         let (tx, rx) = channel();
         let api_tx = tx.clone();
-        let api = LocalApi::serve(Box::new(move |m| api_tx.send(Inbox::Api(m)).is_ok()))?;
+        let api = LocalApi::serve(Box::new(move |m| api_tx.send(Inbox::Api(m)).is_ok()), true)?;
         let log_tx = tx.clone();
         let thread = thread::spawn(move || {
             let concurrency = config.concurrency();
@@ -158,6 +165,9 @@ impl Environment {
                 concurrency,
                 finished,
                 shutting_down: false,
+                telemetry: Telemetry::default(),
+                extension_events: BTreeMap::new(),
+                extension_waiting: BTreeMap::new(),
             }
             .run()
         });
@@ -189,6 +199,10 @@ impl Environment {
 
 struct Process {
     child: Child,
+    /// Its external extensions' processes.
+    extensions: Vec<Child>,
+    /// When the runtime first asked for an event.
+    runtime_waiting: Option<Instant>,
     /// Connections numbered from here on are this process's.
     first_connection: usize,
     started: Instant,
@@ -206,8 +220,10 @@ impl Process {
         self.init.is_some() || self.init_reported
     }
     fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for c in std::iter::once(&mut self.child).chain(&mut self.extensions) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
@@ -234,21 +250,23 @@ struct Controller {
     concurrency: usize,
     finished: Box<dyn Fn() + Send>,
     shutting_down: bool,
+    telemetry: Telemetry,
+    /// Events for each extension (by identifier) it has not asked for yet.
+    extension_events: BTreeMap<String, VecDeque<Vec<u8>>>,
+    /// The `event/next` each extension waits in.
+    extension_waiting: BTreeMap<String, Request>,
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The environment a real function sees (a clean one, as on Lambda), then the user's.
-pub fn command(config: &Config, api_address: &str) -> Result<Command, String> {
+/// The runtime's command.
+fn command(config: &Config, api_address: &str) -> Result<Command, String> {
     let path = config
         .bootstrap
         .canonicalize()
         .map_err(|e| format!("{}: {e}", config.bootstrap.display()))?;
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let root = config.task_root.clone().unwrap_or_else(|| dir.clone());
-    let name = &config.name;
     let mut cmd = match &config.wrapper {
         Some(w) => {
             let mut words = w.split_whitespace();
@@ -258,6 +276,20 @@ pub fn command(config: &Config, api_address: &str) -> Result<Command, String> {
         }
         None => Command::new(&path),
     };
+    lambda_environment(&mut cmd, config, api_address)?;
+    Ok(cmd)
+}
+
+/// The environment a real function (and its extensions) sees: a clean one, as on Lambda,
+/// then the user's.
+fn lambda_environment(cmd: &mut Command, config: &Config, api_address: &str) -> Result<(), String> {
+    let path = config
+        .bootstrap
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", config.bootstrap.display()))?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = config.task_root.clone().unwrap_or_else(|| dir.clone());
+    let name = &config.name;
     cmd.env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", api_address)
         .env("AWS_LAMBDA_FUNCTION_NAME", name)
@@ -292,8 +324,8 @@ pub fn command(config: &Config, api_address: &str) -> Result<Command, String> {
         .stdin(Stdio::null());
     // Its own process group: Ctrl-C in the terminal reaches the tool, which ends the
     // environment Lambda's way, not the function directly.
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    Ok(cmd)
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
+    Ok(())
 }
 
 /// Lambda's message for a runtime that exited.
@@ -319,11 +351,12 @@ impl Controller {
             match message {
                 Ok(Inbox::Api(m)) => self.api_message(m),
                 Ok(Inbox::Invoke(i)) => self.queue.push_back(i),
-                Ok(Inbox::Log(line)) => self.log(line),
+                Ok(Inbox::Log(source, line)) => self.log(source, line),
                 Ok(Inbox::Shutdown) => self.shutting_down = true,
                 Err(RecvTimeoutError::Timeout) => self.check(),
                 Err(RecvTimeoutError::Disconnected) => return,
             }
+            self.telemetry.push_due();
         }
     }
 
@@ -354,25 +387,54 @@ impl Controller {
         }
     }
 
+    /// Starts a fresh environment: its external extensions, then the runtime.
     fn spawn(&mut self) -> Result<(), String> {
+        self.api
+            .extensions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .registered
+            .clear();
+        self.extension_events.clear();
+        self.extension_waiting.clear();
+        self.telemetry.reset();
+        self.telemetry.init_started();
+        self.telemetry.record(
+            "platform.initStart",
+            json!({"initializationType": "on-demand", "phase": "init",
+                   "runtimeVersion": "provided:al2023", "functionName": self.config.name,
+                   "functionVersion": "$LATEST"}),
+        );
         let first_connection = self.api.connections();
+        // Init Duration starts here: the extensions are launched first.
+        let started = Instant::now();
+        let mut extensions = Vec::new();
+        for path in &self.config.extensions {
+            let name = path
+                .file_name()
+                .map_or("extension".into(), |n| n.to_string_lossy().into_owned());
+            let mut cmd = Command::new(path);
+            lambda_environment(&mut cmd, &self.config, &self.api.address)?;
+            let mut child = cmd
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("cannot run the extension {}: {e}", path.display()))?;
+            self.forward_output(&mut child, Some(name));
+            extensions.push(child);
+        }
         let mut cmd = command(&self.config, &self.api.address)?;
         if !self.config.inherit_output {
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         }
-        // Init Duration starts at the exec.
-        let started = Instant::now();
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", self.config.bootstrap.display()))?;
-        if let Some(out) = child.stdout.take() {
-            forward_lines(out, self.log_tx.clone());
-        }
-        if let Some(err) = child.stderr.take() {
-            forward_lines(err, self.log_tx.clone());
-        }
+        self.forward_output(&mut child, None);
         self.process = Some(Process {
             child,
+            extensions,
+            runtime_waiting: None,
             first_connection,
             started,
             idle: Vec::new(),
@@ -380,6 +442,73 @@ impl Controller {
             init_reported: false,
         });
         Ok(())
+    }
+
+    fn forward_output(&self, child: &mut Child, source: Option<String>) {
+        if let Some(out) = child.stdout.take() {
+            forward_lines(out, self.log_tx.clone(), source.clone());
+        }
+        if let Some(err) = child.stderr.take() {
+            forward_lines(err, self.log_tx.clone(), source);
+        }
+    }
+
+    /// The init is done when the runtime and every registered extension wait for an event.
+    fn check_init(&mut self) {
+        let Some(p) = &mut self.process else { return };
+        let Some(runtime) = p.runtime_waiting else {
+            return;
+        };
+        if p.init.is_some() || p.init_reported {
+            return;
+        }
+        let polled = self
+            .api
+            .extensions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .all_polled();
+        let Some(last_extension) = polled else { return };
+        let done = last_extension.map_or(runtime, |e| e.max(runtime));
+        let init = done.saturating_duration_since(p.started);
+        p.init = Some(init);
+        let phase =
+            json!({"initializationType": "on-demand", "phase": "init", "status": "success"});
+        self.telemetry
+            .record("platform.initRuntimeDone", phase.clone());
+        let mut report = phase;
+        report["metrics"] = json!({"durationMs": ms(init)});
+        self.telemetry.record("platform.initReport", report);
+        self.telemetry.init_done();
+    }
+
+    /// An event for the extension `id`: handed over if it waits, kept until it asks if not.
+    fn extension_event(&mut self, id: &str, event: Vec<u8>) {
+        match self.extension_waiting.remove(id) {
+            Some(next) => next.respond(extension_response(&event)),
+            None => self
+                .extension_events
+                .entry(id.to_owned())
+                .or_default()
+                .push_back(event),
+        }
+    }
+
+    /// Sends `event` to every extension registered for `kind` (`INVOKE`, `SHUTDOWN`).
+    fn tell_extensions(&mut self, kind: &str, event: &serde_json::Value) {
+        let ids: Vec<String> = self
+            .api
+            .extensions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .registered
+            .iter()
+            .filter(|r| r.events.iter().any(|e| e == kind))
+            .map(|r| r.id.clone())
+            .collect();
+        for id in ids {
+            self.extension_event(&id, event.to_string().into_bytes());
+        }
     }
 
     /// A line for the terminal, labelled with the function's name (when its output is not
@@ -390,12 +519,26 @@ impl Controller {
         }
     }
 
-    /// A function's log line: printed labelled, kept for the invocations in flight.
-    fn log(&mut self, line: Vec<u8>) {
-        self.show(String::from_utf8_lossy(&line).trim_end_matches('\n'));
-        for f in &mut self.in_flight {
-            if let Some(log) = &mut f.log {
-                log.extend_from_slice(&line);
+    /// A line of output: printed labelled; the runtime's kept for the invocations in flight;
+    /// both sent to telemetry subscribers.
+    fn log(&mut self, source: Option<String>, line: Vec<u8>) {
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches('\n');
+        match source {
+            Some(extension) => {
+                if !self.config.inherit_output {
+                    println!("[{}:{extension}] {text}", self.config.name);
+                }
+                self.telemetry.record("extension", text.into());
+            }
+            None => {
+                self.show(text);
+                self.telemetry.record("function", text.into());
+                for f in &mut self.in_flight {
+                    if let Some(log) = &mut f.log {
+                        log.extend_from_slice(&line);
+                    }
+                }
             }
         }
     }
@@ -405,13 +548,26 @@ impl Controller {
         let id = local::request_id();
         let line = format!("START RequestId: {id} Version: $LATEST");
         let deadline_ms = local::epoch_ms() + self.config.timeout.as_millis();
+        let trace = local::trace_header();
         next.respond(local::next_response(
             &id,
             deadline_ms,
-            &local::trace_header(),
+            &trace,
             &invocation.event,
         ));
         self.show(&line);
+        self.telemetry.record(
+            "platform.start",
+            json!({"requestId": id, "version": "$LATEST"}),
+        );
+        let invoke = json!({
+            "eventType": "INVOKE",
+            "deadlineMs": deadline_ms,
+            "requestId": id,
+            "invokedFunctionArn": format!("arn:aws:lambda:us-east-1:012345678912:function:{}", self.config.name),
+            "tracing": {"type": "X-Amzn-Trace-Id", "value": trace},
+        });
+        self.tell_extensions("INVOKE", &invoke);
         let log = invocation.tail.then(|| format!("{line}\n").into_bytes());
         (invocation.progress)(Progress::Started { line });
         self.in_flight.push(InFlight {
@@ -431,17 +587,40 @@ impl Controller {
         match message {
             Msg::Request(r) if r.connection >= p.first_connection => {
                 if r.path.ends_with("/runtime/invocation/next") {
-                    if p.init.is_none() && !p.init_reported {
-                        // Init ends when the runtime and every registered extension wait.
-                        let ext = self
-                            .api
-                            .extensions
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner());
-                        let done = ext.first_poll.iter().fold(r.at, |a, b| a.max(*b));
-                        p.init = Some(done - p.started);
-                    }
+                    p.runtime_waiting.get_or_insert(r.at);
                     p.idle.push(r);
+                    self.check_init();
+                    return;
+                }
+                if r.path.ends_with("/extension/event/next") {
+                    let id = r
+                        .header("lambda-extension-identifier")
+                        .unwrap_or("")
+                        .to_owned();
+                    match self
+                        .extension_events
+                        .get_mut(&id)
+                        .and_then(VecDeque::pop_front)
+                    {
+                        Some(event) => r.respond(extension_response(&event)),
+                        None => {
+                            self.extension_waiting.insert(id, r);
+                        }
+                    }
+                    self.check_init();
+                    return;
+                }
+                if r.path.ends_with("/telemetry") {
+                    match self.telemetry.subscribe(&r.body) {
+                        Ok(()) => r.respond(local::ok_response()),
+                        Err(e) => {
+                            eprintln!(
+                                "[{}] a telemetry subscription was refused: {e}",
+                                self.config.name
+                            );
+                            r.respond(local::bad_request(&e));
+                        }
+                    }
                     return;
                 }
                 if r.path.ends_with("/runtime/init/error") {
@@ -570,6 +749,7 @@ impl Controller {
         error: FunctionError,
         lines: Vec<String>,
     ) {
+        self.show(&String::from_utf8_lossy(&error.document));
         for l in &lines {
             self.show(l);
         }
@@ -671,9 +851,12 @@ impl Controller {
         let mut lines = Vec::new();
         let mut status = String::new();
         let mut alive = true;
+        let (mut telemetry_status, mut error_type) = ("success", None);
         if let Outcome::Error(e) = &outcome {
+            (telemetry_status, error_type) = ("error", Some(e.error_type.clone()));
             match e.error_type.as_str() {
                 "Sandbox.Timedout" => {
+                    telemetry_status = "timeout";
                     lines.push(format!(
                         "{id} Task timed out after {:.2} seconds",
                         self.config.timeout.as_secs_f64()
@@ -682,6 +865,7 @@ impl Controller {
                     alive = false;
                 }
                 "Runtime.ExitError" => {
+                    telemetry_status = "failure";
                     lines.push(String::from_utf8_lossy(&e.document).into_owned());
                     status = "\tStatus: error\tError Type: Runtime.ExitError".into();
                     alive = false;
@@ -694,14 +878,29 @@ impl Controller {
             p.init.take()
         });
         lines.push(format!("END RequestId: {id}"));
-        lines.push(report_line(
-            id,
-            duration,
-            init,
+        let billed = billed_ms(duration, init);
+        let used_mb = rss.div_ceil(1024).max(1);
+        lines.push(format!(
+            "REPORT RequestId: {id}\tDuration: {:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {} MB\tMax Memory Used: {used_mb} MB{}{status}",
+            ms(duration),
             self.config.memory_mb,
-            rss,
-            &status,
+            init.map(|i| format!("\tInit Duration: {:.2} ms", ms(i)))
+                .unwrap_or_default(),
         ));
+        let mut done_record = json!({"requestId": id, "status": telemetry_status,
+                                     "metrics": {"durationMs": ms(duration)}});
+        let mut report = done_record.clone();
+        report["metrics"] = json!({"durationMs": ms(duration), "billedDurationMs": billed,
+                                   "memorySizeMB": self.config.memory_mb, "maxMemoryUsedMB": used_mb});
+        if let Some(i) = init {
+            report["metrics"]["initDurationMs"] = json!(ms(i));
+        }
+        if let Some(t) = error_type {
+            done_record["errorType"] = json!(t);
+            report["errorType"] = json!(t);
+        }
+        self.telemetry.record("platform.runtimeDone", done_record);
+        self.telemetry.record("platform.report", report);
         if let Some(mut p) = p {
             match p.child.try_wait() {
                 Ok(None) if alive => self.process = Some(p),
@@ -745,19 +944,19 @@ impl Controller {
         let until = Instant::now() + Duration::from_millis(3);
         while let Some(left) = until.checked_duration_since(Instant::now()) {
             match self.inbox.recv_timeout(left) {
-                Ok(Inbox::Log(line)) => self.log(line),
+                Ok(Inbox::Log(source, line)) => self.log(source, line),
                 Ok(other) => self.deferred.push_back(other),
                 Err(_) => break,
             }
         }
     }
 
-    /// Lambda's shutdown: SIGTERM (with a grace period when an extension is registered, as
-    /// the graceful-shutdown hook registers one), then SIGKILL.
+    /// Lambda's shutdown: the telemetry pushed, `SHUTDOWN` to the extensions registered for
+    /// it, SIGTERM to the runtime when an extension is registered (the graceful-shutdown hook
+    /// registers one), a grace period for all of them to exit (2 s with external extensions,
+    /// 500 ms without), then SIGKILL.
     fn stop_process(&mut self) {
-        let Some(mut p) = self.process.take() else {
-            return;
-        };
+        let Some(p) = &self.process else { return };
         let registered = !self
             .api
             .extensions
@@ -765,29 +964,54 @@ impl Controller {
             .unwrap_or_else(|e| e.into_inner())
             .registered
             .is_empty();
+        let grace = if p.extensions.is_empty() {
+            SHUTDOWN_GRACE
+        } else {
+            EXTERNAL_SHUTDOWN_GRACE
+        };
+        let runtime = p.child.id();
         if registered {
-            let t0 = Instant::now();
+            self.telemetry.push_all();
+            let deadline = local::epoch_ms() + grace.as_millis();
+            self.tell_extensions(
+                "SHUTDOWN",
+                &json!({"eventType": "SHUTDOWN", "shutdownReason": "spindown", "deadlineMs": deadline}),
+            );
             let _ = Command::new("kill")
-                .args(["-TERM", &p.child.id().to_string()])
+                .args(["-TERM", &runtime.to_string()])
                 .status();
-            while t0.elapsed() < SHUTDOWN_GRACE {
-                if let Ok(Some(status)) = p.child.try_wait() {
-                    eprintln!(
-                        "[{}] shutdown: SIGTERM (an extension is registered); the runtime exited ({status}) after {:.1} ms",
-                        self.config.name,
-                        ms(t0.elapsed())
-                    );
-                    return;
-                }
-                thread::sleep(Duration::from_millis(1));
+        }
+        let t0 = Instant::now();
+        // Serve the extensions' last requests and print their output meanwhile.
+        while registered && t0.elapsed() < grace {
+            let Some(p) = &mut self.process else { break };
+            let exited = std::iter::once(&mut p.child)
+                .chain(&mut p.extensions)
+                .all(|c| c.try_wait().ok().flatten().is_some());
+            if exited {
+                eprintln!(
+                    "[{}] shutdown: SIGTERM (an extension is registered); the runtime and its extensions exited after {:.1} ms",
+                    self.config.name,
+                    ms(t0.elapsed())
+                );
+                break;
             }
+            match self.inbox.recv_timeout(Duration::from_millis(2)) {
+                Ok(Inbox::Log(source, line)) => self.log(source, line),
+                Ok(Inbox::Api(m)) => self.api_message(m),
+                _ => {}
+            }
+        }
+        if registered && t0.elapsed() >= grace {
             eprintln!(
-                "[{}] shutdown: the runtime was still running {} ms after SIGTERM: SIGKILL",
+                "[{}] shutdown: still running {} ms after SIGTERM and SHUTDOWN: SIGKILL",
                 self.config.name,
-                SHUTDOWN_GRACE.as_millis()
+                grace.as_millis()
             );
         }
-        p.kill();
+        if let Some(mut p) = self.process.take() {
+            p.kill();
+        }
     }
 }
 
@@ -821,8 +1045,20 @@ fn stream_error(trailers: &[(String, String)]) -> Option<FunctionError> {
     })
 }
 
+/// An event for an extension's `event/next`.
+fn extension_response(event: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Extension-Event-Identifier: {}\r\nContent-Length: {}\r\n\r\n",
+        local::request_id(),
+        event.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(event);
+    out
+}
+
 /// Sends each line a process writes to its environment's thread.
-fn forward_lines(pipe: impl Read + Send + 'static, inbox: Sender<Inbox>) {
+fn forward_lines(pipe: impl Read + Send + 'static, inbox: Sender<Inbox>, source: Option<String>) {
     thread::spawn(move || {
         let mut reader = BufReader::new(pipe);
         loop {
@@ -830,7 +1066,7 @@ fn forward_lines(pipe: impl Read + Send + 'static, inbox: Sender<Inbox>) {
             match reader.read_until(b'\n', &mut line) {
                 Ok(0) | Err(_) => return,
                 Ok(_) => {
-                    if inbox.send(Inbox::Log(line)).is_err() {
+                    if inbox.send(Inbox::Log(source.clone(), line)).is_err() {
                         return;
                     }
                 }
@@ -839,22 +1075,8 @@ fn forward_lines(pipe: impl Read + Send + 'static, inbox: Sender<Inbox>) {
     });
 }
 
-/// The REPORT line as Lambda writes it. A custom runtime's init is billed: on a cold start the
-/// billed duration is the init and the invocation together, rounded up to the millisecond.
-fn report_line(
-    id: &str,
-    duration: Duration,
-    init: Option<Duration>,
-    memory_mb: u32,
-    rss_kib: u64,
-    status: &str,
-) -> String {
-    let billed = ms(duration + init.unwrap_or_default()).ceil().max(1.0) as u64;
-    format!(
-        "REPORT RequestId: {id}\tDuration: {:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {} MB{}{status}",
-        ms(duration),
-        rss_kib.div_ceil(1024).max(1),
-        init.map(|i| format!("\tInit Duration: {:.2} ms", ms(i)))
-            .unwrap_or_default(),
-    )
+/// The billed duration: a custom runtime's init is billed, so on a cold start it is the init
+/// and the invocation together, rounded up to the millisecond.
+fn billed_ms(duration: Duration, init: Option<Duration>) -> u64 {
+    ms(duration + init.unwrap_or_default()).ceil().max(1.0) as u64
 }

@@ -124,6 +124,7 @@ pub fn run(spec: &Spec) -> Result<ExitCode, String> {
         timeout: spec.timeout,
         memory_mb: spec.memory_mb,
         wrapper: spec.wrapper.clone(),
+        extensions: Vec::new(),
         inherit_output: true,
     });
     let environment = Environment::start(config, Box::new(|| {}))

@@ -80,6 +80,20 @@ impl Request {
     }
 }
 
+pub fn ok_response() -> Vec<u8> {
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nOK".to_vec()
+}
+
+pub fn bad_request(message: &str) -> Vec<u8> {
+    let body =
+        serde_json::json!({"errorType": "ValidationError", "errorMessage": message}).to_string();
+    format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
 pub fn accepted() -> Vec<u8> {
     b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"OK\"}".to_vec()
 }
@@ -97,10 +111,30 @@ pub fn too_large() -> Vec<u8> {
 /// What the local API saw of extensions.
 #[derive(Default)]
 pub struct Extensions {
-    /// Names registered, in order.
-    pub registered: Vec<String>,
-    /// When each registered extension first asked for an event (init waits for all of them).
-    pub first_poll: Vec<Instant>,
+    /// In the order they registered.
+    pub registered: Vec<Registered>,
+}
+
+/// An extension that registered.
+pub struct Registered {
+    /// Its `Lambda-Extension-Identifier`.
+    pub id: String,
+    /// The events it registered for (`INVOKE`, `SHUTDOWN`).
+    pub events: Vec<String>,
+    /// When it first asked for an event (the init waits for every extension to).
+    pub first_poll: Option<Instant>,
+}
+
+impl Extensions {
+    /// Every registered extension has asked for its first event: when the last one did.
+    pub fn all_polled(&self) -> Option<Option<Instant>> {
+        self.registered
+            .iter()
+            .map(|r| r.first_poll)
+            .try_fold(None, |latest: Option<Instant>, p| {
+                Some(latest.max(Some(p?)))
+            })
+    }
 }
 
 /// Where the API's requests go; `false` once nobody listens.
@@ -114,34 +148,39 @@ pub struct LocalApi {
 }
 
 impl LocalApi {
-    /// An API whose requests are read with [`LocalApi::next_message`].
+    /// An API whose requests are read with [`LocalApi::next_message`]; extensions' event
+    /// requests are parked (a benchmark's extensions only start).
     pub fn start() -> std::io::Result<LocalApi> {
         let (tx, rx) = channel();
-        let mut api = LocalApi::serve(Box::new(move |m| tx.send(m).is_ok()))?;
+        let mut api = LocalApi::serve(Box::new(move |m| tx.send(m).is_ok()), false)?;
         api.messages = Some(rx);
         Ok(api)
     }
 
-    /// An API whose requests go to `sink`.
-    pub fn serve(sink: Box<dyn Fn(Msg) -> bool + Send + Sync>) -> std::io::Result<LocalApi> {
+    /// An API whose requests go to `sink`; with `extensions`, so do the extensions' event
+    /// requests and telemetry subscriptions, for the caller to answer.
+    pub fn serve(
+        sink: Box<dyn Fn(Msg) -> bool + Send + Sync>,
+        extensions: bool,
+    ) -> std::io::Result<LocalApi> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let address = listener.local_addr()?.to_string();
         let sink: Sink = Arc::from(sink);
         let connections = Arc::new(AtomicUsize::new(0));
-        let extensions = Arc::new(Mutex::new(Extensions::default()));
-        let (count, ext) = (connections.clone(), extensions.clone());
+        let registry = Arc::new(Mutex::new(Extensions::default()));
+        let (count, ext) = (connections.clone(), registry.clone());
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let id = count.fetch_add(1, Ordering::SeqCst);
                 let (sink, ext) = (sink.clone(), ext.clone());
-                thread::spawn(move || serve(stream, id, sink, ext));
+                thread::spawn(move || serve(stream, id, sink, ext, extensions));
             }
         });
         Ok(LocalApi {
             address,
             messages: None,
             connections,
-            extensions,
+            extensions: registry,
         })
     }
 
@@ -164,7 +203,13 @@ fn lower_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a s
         .map(|(_, v)| v.as_str())
 }
 
-fn serve(mut stream: TcpStream, connection: usize, tx: Sink, extensions: Arc<Mutex<Extensions>>) {
+fn serve(
+    mut stream: TcpStream,
+    connection: usize,
+    tx: Sink,
+    extensions: Arc<Mutex<Extensions>>,
+    forward_extensions: bool,
+) {
     let _ = stream.set_nodelay(true);
     let mut buf = Vec::new();
     loop {
@@ -176,23 +221,32 @@ fn serve(mut stream: TcpStream, connection: usize, tx: Sink, extensions: Arc<Mut
         let length = lower_header(&headers, "content-length")
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or(0);
-        // The Extensions API, answered here.
+        // The Extensions API: registration answered here.
         if path.ends_with("/extension/register") {
-            if read_exact_body(&mut stream, &mut buf, length).is_none() {
+            let Some(body) = read_exact_body(&mut stream, &mut buf, length) else {
                 return;
-            }
-            let name = lower_header(&headers, "lambda-extension-name")
-                .unwrap_or("")
-                .to_owned();
-            let n = {
+            };
+            let events = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|b| b["events"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|e| e.as_str().map(str::to_owned))
+                .collect();
+            let id = {
                 let mut ext = extensions.lock().unwrap_or_else(|e| e.into_inner());
-                ext.registered.push(name);
-                ext.registered.len()
+                let id = format!("local-extension-{}", ext.registered.len() + 1);
+                ext.registered.push(Registered {
+                    id: id.clone(),
+                    events,
+                    first_poll: None,
+                });
+                id
             };
             let body =
                 r#"{"functionName":"local","functionVersion":"$LATEST","handler":"bootstrap"}"#;
             let answer = format!(
-                "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: local-extension-{n}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: {id}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
                 body.len()
             );
             if stream.write_all(answer.as_bytes()).is_err() {
@@ -200,13 +254,17 @@ fn serve(mut stream: TcpStream, connection: usize, tx: Sink, extensions: Arc<Mut
             }
             continue;
         }
-        if path.ends_with("/extension/event/next") {
-            extensions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .first_poll
-                .push(Instant::now());
-            // Parked: the local run ends with SIGTERM, as Lambda's shutdown does.
+        let event_next = path.ends_with("/extension/event/next");
+        if event_next {
+            let id = lower_header(&headers, "lambda-extension-identifier").unwrap_or("");
+            let mut ext = extensions.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(r) = ext.registered.iter_mut().find(|r| r.id == id) {
+                r.first_poll.get_or_insert_with(Instant::now);
+            }
+        }
+        let forwarded = forward_extensions && (event_next || path.ends_with("/telemetry"));
+        if event_next && !forwarded {
+            // Parked: the run ends with SIGTERM, as Lambda's shutdown does.
             loop {
                 thread::sleep(Duration::from_secs(3600))
             }
@@ -220,7 +278,7 @@ fn serve(mut stream: TcpStream, connection: usize, tx: Sink, extensions: Arc<Mut
             }
             continue;
         }
-        if path.ends_with("/telemetry") || path.contains("/extension/") {
+        if !forwarded && (path.ends_with("/telemetry") || path.contains("/extension/")) {
             if read_exact_body(&mut stream, &mut buf, length).is_none() {
                 return;
             }

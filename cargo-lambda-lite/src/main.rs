@@ -19,6 +19,7 @@ mod invoke;
 mod local;
 mod new;
 mod pack;
+mod telemetry;
 #[cfg(feature = "watch")]
 mod watch;
 

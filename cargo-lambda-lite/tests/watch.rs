@@ -657,3 +657,81 @@ fn a_saved_edit_is_served_after_a_rebuild_and_a_broken_build_keeps_the_last_good
     );
     assert_eq!(w.py(env), "<edited>");
 }
+
+#[test]
+fn extensions_get_invoke_and_shutdown_and_telemetry_subscribers_get_platform_records() {
+    // lambda-lite's own external extension and Telemetry API subscriber, built for the host.
+    let built = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--example",
+            "extension",
+            "--example",
+            "telemetry",
+            "--features",
+            "extension",
+            "--manifest-path",
+        ])
+        .arg(repo().join("Cargo.toml"))
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let examples = repo().join("target/debug/examples");
+    let events = scratch("extensions").join("events");
+    let extension_log = format!("EXTENSION_LOG={}", events.display());
+    let mut w = Watch::fixture(
+        "extensions",
+        "echo",
+        &[
+            "--extension",
+            examples.join("extension").to_str().unwrap(),
+            "--extension",
+            examples.join("telemetry").to_str().unwrap(),
+            "--env",
+            &extension_log,
+        ],
+    );
+    let ids = w.py(
+        "for e in ['one', 'two']:\n    \
+             r = l.invoke(FunctionName='fixture', Payload=json.dumps(e).encode(), LogType='Tail')\n    \
+             print(base64.b64decode(r['LogResult']).decode().split()[2])",
+    );
+    let ids: Vec<&str> = ids.lines().collect();
+    assert_eq!(ids.len(), 2);
+    // The subscriber prints each platform.report it is pushed (batched within a second).
+    w.wait_for(
+        &format!("[fixture:telemetry] report {} success", ids[1]),
+        Duration::from_secs(10),
+    );
+    let first = format!("[fixture:telemetry] report {} success", ids[0]);
+    let text = w.text();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&first))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains(", init "),
+        "the cold start's init duration: {line}"
+    );
+    // Ctrl-C: SHUTDOWN to the extensions, which exit; nothing is left to SIGKILL.
+    let log = w.log.clone();
+    drop(w);
+    let text = std::fs::read_to_string(log).unwrap();
+    assert!(
+        text.contains("the runtime and its extensions exited after"),
+        "{text}"
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            serde_json::json!({"eventType": "INVOKE", "requestId": ids[0]}),
+            serde_json::json!({"eventType": "INVOKE", "requestId": ids[1]}),
+            serde_json::json!({"eventType": "SHUTDOWN", "shutdownReason": "spindown"}),
+        ]
+    );
+}

@@ -72,6 +72,13 @@ pub struct Args {
     /// that finds them all busy is throttled (429).
     #[arg(long, default_value_t = 10)]
     concurrency: usize,
+    /// An external extension to start beside every function (repeatable), besides those
+    /// `build --extension` wrote to target/lambda/extensions/.
+    #[arg(long = "extension", value_name = "PATH")]
+    extensions: Vec<PathBuf>,
+    /// Start none of target/lambda/extensions/.
+    #[arg(long)]
+    no_extensions: bool,
     /// Build once and serve it; no rebuild when sources change.
     #[arg(long)]
     no_reload: bool,
@@ -136,6 +143,9 @@ pub fn watch(args: Args) -> Result<ExitCode, String> {
             )
         })?;
     println!("watch: serving on http://{address}");
+    if !project.extensions().is_empty() {
+        println!("  with the extensions {}", project.extensions().join(", "));
+    }
     for name in &names {
         println!(
             "  {name}: aws lambda invoke --endpoint-url http://{address} --function-name {name} out.json\n  {:width$}  curl http://{address}/lambda-url/{name}/",

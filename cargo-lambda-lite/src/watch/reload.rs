@@ -28,6 +28,8 @@ pub struct Project {
     /// Per function, then for all (key "").
     timeouts: BTreeMap<String, f64>,
     memory_mb: u32,
+    /// External extensions started beside each function.
+    extensions: Vec<PathBuf>,
     generation: u64,
     /// This watch's copies of its builds, one folder per generation.
     pub generations: PathBuf,
@@ -102,6 +104,26 @@ impl Project {
         let manifest = package.manifest_path.clone().into_std_path_buf();
         let root = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
         let target_dir = meta.target_directory.clone().into_std_path_buf();
+        // As Lambda starts every extension of /opt/extensions: those `build --extension` made.
+        let mut extensions = args.extensions.clone();
+        if !args.no_extensions
+            && let Ok(dir) = std::fs::read_dir(target_dir.join("lambda/extensions"))
+        {
+            let mut built: Vec<PathBuf> = dir
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.extension().is_none())
+                .collect();
+            built.sort();
+            extensions.extend(built);
+        }
+        let extensions = extensions
+            .iter()
+            .map(|e| {
+                e.canonicalize()
+                    .map_err(|err| format!("--extension {}: {err}", e.display()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let generations = target_dir
             .join("lambda-lite-watch")
             .join(std::process::id().to_string());
@@ -116,6 +138,7 @@ impl Project {
             env,
             timeouts,
             memory_mb,
+            extensions,
             generation: 0,
         })
     }
@@ -194,10 +217,19 @@ impl Project {
                 timeout: Duration::from_secs_f64(timeout),
                 memory_mb: self.memory_mb,
                 wrapper: None,
+                extensions: self.extensions.clone(),
                 inherit_output: false,
             });
         }
         Ok(configs)
+    }
+
+    /// The names of the external extensions started beside each function.
+    pub fn extensions(&self) -> Vec<String> {
+        self.extensions
+            .iter()
+            .map(|e| e.display().to_string())
+            .collect()
     }
 
     /// Whether a changed path can change the build: Rust sources, manifests and lock files,
