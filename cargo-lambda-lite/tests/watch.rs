@@ -198,6 +198,8 @@ fn the_invoke_api_answers_boto3_the_aws_cli_and_invoke_name_as_lambda_does() {
          print(r['StatusCode'], r['FunctionError'], json.loads(r['Payload'].read())['errorType'])\n\
          r = l.invoke(FunctionName='arn:aws:lambda:us-east-1:012345678912:function:fixture:$LATEST', Payload=b'\"by arn\"')\n\
          print(r['Payload'].read().decode())\n\
+         r = l.invoke(FunctionName='fixture', Payload=b'\"huge\"')\n\
+         print(r['FunctionError'], json.loads(r['Payload'].read())['errorType'])\n\
          print(l.invoke(FunctionName='fixture', InvocationType='DryRun')['StatusCode'])\n\
          print(l.invoke(FunctionName='fixture', InvocationType='Event', Payload=b'\"log\"')['StatusCode'])\n\
          for kw in [dict(FunctionName='nope'), dict(FunctionName='fixture', Payload=b'not json'), dict(FunctionName='fixture', Payload=b'\"' + b'a' * (6 * 1024 * 1024) + b'\"')]:\n    \
@@ -210,6 +212,7 @@ fn the_invoke_api_answers_boto3_the_aws_cli_and_invoke_name_as_lambda_does() {
         [
             "200 Unhandled Function.Failed",
             "\"by arn\"",
+            "Unhandled Function.ResponseSizeTooLarge",
             "204",
             "202",
             "404 ResourceNotFoundException",
@@ -313,7 +316,11 @@ fn streams_arrive_as_they_are_written_over_eventstream_and_function_urls() {
              else:\n        print('complete', sorted(ev['InvokeComplete'].keys()))\n\
          print(seen.split(b'\\0' * 8)[-1].decode().replace('\\n', '|'))\n\
          r = l.invoke_with_response_stream(FunctionName='fixture', Payload=b'\"panic\"')\n\
-         for ev in r['EventStream']:\n    print(ev)",
+         for ev in r['EventStream']:\n    print(ev)\n\
+         r = l.invoke_with_response_stream(FunctionName='fixture', Payload=b'\"die\"')\n\
+         for ev in r['EventStream']:\n    print(ev)\n\
+         r = l.invoke(FunctionName='fixture', Payload=b'\"after\"', LogType='Tail')\n\
+         print(r['Payload'].read().decode(), b'Init Duration' in base64.b64decode(r['LogResult']))",
         gate.display()
     ));
     let lines: Vec<&str> = out.lines().collect();
@@ -326,6 +333,14 @@ fn streams_arrive_as_they_are_written_over_eventstream_and_function_urls() {
             && lines[4].contains("'ErrorCode': 'Runtime.HandlerPanic'"),
         "{out}"
     );
+    // A process that dies mid-stream: what it wrote, then the error; the next invocation gets
+    // a fresh environment.
+    assert!(lines[5].contains("b'partial'"), "{out}");
+    assert!(
+        lines[6].contains("'ErrorCode': 'Runtime.ExitError'"),
+        "{out}"
+    );
+    assert_eq!(lines[7], "after True", "{out}");
     // curl -N through a Function URL: the HTTP prelude is the response head; each event
     // arrives as written.
     let gate = dir.join("curl-read-first");
