@@ -84,11 +84,13 @@ pub enum Progress {
         content_type: Option<String>,
     },
     Chunk(Vec<u8>),
+    /// The answer, as soon as it is known (before the platform's lines, as on Lambda).
+    Answered(Outcome),
+    /// The end: the platform's lines, the log.
     Done(Done),
 }
 
 pub struct Done {
-    pub outcome: Outcome,
     /// The platform's lines for it: a timeout's or a crash's message, `END`, `REPORT`.
     pub lines: Vec<String>,
     /// With [`Invocation::tail`]: everything logged from `START` to `REPORT`.
@@ -399,12 +401,11 @@ impl Controller {
         self.extension_waiting.clear();
         self.telemetry.reset();
         self.telemetry.init_started();
-        self.telemetry.record(
-            "platform.initStart",
+        self.telemetry.record("platform.initStart", || {
             json!({"initializationType": "on-demand", "phase": "init",
                    "runtimeVersion": "provided:al2023", "functionName": self.config.name,
-                   "functionVersion": "$LATEST"}),
-        );
+                   "functionVersion": "$LATEST"})
+        });
         let first_connection = self.api.connections();
         // Init Duration starts here: the extensions are launched first.
         let started = Instant::now();
@@ -423,6 +424,7 @@ impl Controller {
             self.forward_output(&mut child, Some(name));
             extensions.push(child);
         }
+        self.await_registrations(&mut extensions, started);
         let mut cmd = command(&self.config, &self.api.address)?;
         if !self.config.inherit_output {
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -442,6 +444,29 @@ impl Controller {
             init_reported: false,
         });
         Ok(())
+    }
+
+    /// As Lambda, the runtime starts once every external extension has registered (or
+    /// exited, or the init limit passed).
+    fn await_registrations(&self, extensions: &mut [Child], started: Instant) {
+        while started.elapsed() < INIT_LIMIT {
+            let registered = self
+                .api
+                .extensions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .registered
+                .len();
+            let running = extensions
+                .iter_mut()
+                .map(|c| c.try_wait().ok().flatten().is_none())
+                .filter(|&alive| alive)
+                .count();
+            if registered >= running {
+                return;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
     }
 
     fn forward_output(&self, child: &mut Child, source: Option<String>) {
@@ -473,12 +498,13 @@ impl Controller {
         let init = done.saturating_duration_since(p.started);
         p.init = Some(init);
         let phase =
-            json!({"initializationType": "on-demand", "phase": "init", "status": "success"});
-        self.telemetry
-            .record("platform.initRuntimeDone", phase.clone());
-        let mut report = phase;
-        report["metrics"] = json!({"durationMs": ms(init)});
-        self.telemetry.record("platform.initReport", report);
+            || json!({"initializationType": "on-demand", "phase": "init", "status": "success"});
+        self.telemetry.record("platform.initRuntimeDone", phase);
+        self.telemetry.record("platform.initReport", || {
+            let mut report = phase();
+            report["metrics"] = json!({"durationMs": ms(init)});
+            report
+        });
         self.telemetry.init_done();
     }
 
@@ -495,7 +521,7 @@ impl Controller {
     }
 
     /// Sends `event` to every extension registered for `kind` (`INVOKE`, `SHUTDOWN`).
-    fn tell_extensions(&mut self, kind: &str, event: &serde_json::Value) {
+    fn tell_extensions(&mut self, kind: &str, event: impl FnOnce() -> serde_json::Value) {
         let ids: Vec<String> = self
             .api
             .extensions
@@ -506,8 +532,12 @@ impl Controller {
             .filter(|r| r.events.iter().any(|e| e == kind))
             .map(|r| r.id.clone())
             .collect();
+        if ids.is_empty() {
+            return;
+        }
+        let event = event().to_string();
         for id in ids {
-            self.extension_event(&id, event.to_string().into_bytes());
+            self.extension_event(&id, event.clone().into_bytes());
         }
     }
 
@@ -529,11 +559,11 @@ impl Controller {
                 if !self.config.inherit_output {
                     println!("[{}:{extension}] {text}", self.config.name);
                 }
-                self.telemetry.record("extension", text.into());
+                self.telemetry.record("extension", || text.into());
             }
             None => {
                 self.show(text);
-                self.telemetry.record("function", text.into());
+                self.telemetry.record("function", || text.into());
                 for f in &mut self.in_flight {
                     if let Some(log) = &mut f.log {
                         log.extend_from_slice(&line);
@@ -549,6 +579,9 @@ impl Controller {
         let line = format!("START RequestId: {id} Version: $LATEST");
         let deadline_ms = local::epoch_ms() + self.config.timeout.as_millis();
         let trace = local::trace_header();
+        // The clock starts before the event is on its way: the answer can be back before
+        // `respond` returns.
+        let sent = Instant::now();
         next.respond(local::next_response(
             &id,
             deadline_ms,
@@ -558,21 +591,24 @@ impl Controller {
         self.show(&line);
         self.telemetry.record(
             "platform.start",
-            json!({"requestId": id, "version": "$LATEST"}),
+            || json!({"requestId": id, "version": "$LATEST"}),
         );
-        let invoke = json!({
-            "eventType": "INVOKE",
-            "deadlineMs": deadline_ms,
-            "requestId": id,
-            "invokedFunctionArn": format!("arn:aws:lambda:us-east-1:012345678912:function:{}", self.config.name),
-            "tracing": {"type": "X-Amzn-Trace-Id", "value": trace},
-        });
-        self.tell_extensions("INVOKE", &invoke);
+        let config = self.config.clone();
+        let invoke = || {
+            json!({
+                "eventType": "INVOKE",
+                "deadlineMs": deadline_ms,
+                "requestId": id,
+                "invokedFunctionArn": format!("arn:aws:lambda:us-east-1:012345678912:function:{}", config.name),
+                "tracing": {"type": "X-Amzn-Trace-Id", "value": trace},
+            })
+        };
+        self.tell_extensions("INVOKE", invoke);
         let log = invocation.tail.then(|| format!("{line}\n").into_bytes());
         (invocation.progress)(Progress::Started { line });
         self.in_flight.push(InFlight {
             id,
-            sent: Instant::now(),
+            sent,
             stream: None,
             progress: invocation.progress,
             log,
@@ -761,8 +797,8 @@ impl Controller {
         } else {
             Vec::new()
         };
+        (invocation.progress)(Progress::Answered(Outcome::Error(error)));
         (invocation.progress)(Progress::Done(Done {
-            outcome: Outcome::Error(error),
             lines,
             log,
             note: Some("the init failed: Lambda retries it with the next event".into()),
@@ -837,17 +873,10 @@ impl Controller {
     /// Ends the invocation `in_flight[at]`: its platform lines, its [`Done`]. When the process
     /// is gone with it, what else ran in it ends too.
     fn complete(&mut self, at: usize, outcome: Outcome, done: Instant, note: Option<&str>) {
-        if self.in_flight[at].log.is_some() {
-            self.settle_logs();
-        }
         let mut f = self.in_flight.remove(at);
         let mut p = self.process.take();
         let id = &f.id;
         let duration = done.saturating_duration_since(f.sent);
-        let rss = p
-            .as_ref()
-            .and_then(|p| local::peak_rss_kib(p.child.id()))
-            .unwrap_or(0);
         let mut lines = Vec::new();
         let mut status = String::new();
         let mut alive = true;
@@ -873,6 +902,15 @@ impl Controller {
                 _ => {}
             }
         }
+        // The caller has its answer before the REPORT line is made.
+        (f.progress)(Progress::Answered(outcome));
+        if f.log.is_some() {
+            self.settle_logs();
+        }
+        let rss = p
+            .as_ref()
+            .and_then(|p| local::peak_rss_kib(p.child.id()))
+            .unwrap_or(0);
         let init = p.as_mut().and_then(|p| {
             p.init_reported = true;
             p.init.take()
@@ -887,20 +925,25 @@ impl Controller {
             init.map(|i| format!("\tInit Duration: {:.2} ms", ms(i)))
                 .unwrap_or_default(),
         ));
-        let mut done_record = json!({"requestId": id, "status": telemetry_status,
-                                     "metrics": {"durationMs": ms(duration)}});
-        let mut report = done_record.clone();
-        report["metrics"] = json!({"durationMs": ms(duration), "billedDurationMs": billed,
-                                   "memorySizeMB": self.config.memory_mb, "maxMemoryUsedMB": used_mb});
-        if let Some(i) = init {
-            report["metrics"]["initDurationMs"] = json!(ms(i));
-        }
-        if let Some(t) = error_type {
-            done_record["errorType"] = json!(t);
-            report["errorType"] = json!(t);
-        }
-        self.telemetry.record("platform.runtimeDone", done_record);
-        self.telemetry.record("platform.report", report);
+        let record = |metrics| {
+            let mut r = json!({"requestId": id, "status": telemetry_status, "metrics": metrics});
+            if let Some(t) = &error_type {
+                r["errorType"] = json!(t);
+            }
+            r
+        };
+        self.telemetry.record("platform.runtimeDone", || {
+            record(json!({"durationMs": ms(duration)}))
+        });
+        let memory_mb = self.config.memory_mb;
+        self.telemetry.record("platform.report", || {
+            let mut metrics = json!({"durationMs": ms(duration), "billedDurationMs": billed,
+                                     "memorySizeMB": memory_mb, "maxMemoryUsedMB": used_mb});
+            if let Some(i) = init {
+                metrics["initDurationMs"] = json!(ms(i));
+            }
+            record(metrics)
+        });
         if let Some(mut p) = p {
             match p.child.try_wait() {
                 Ok(None) if alive => self.process = Some(p),
@@ -911,13 +954,12 @@ impl Controller {
             }
         }
         let mut log = f.log.take().unwrap_or_default();
+        self.show(&lines.join(&format!("\n[{}] ", self.config.name)));
         for l in &lines {
-            self.show(l);
             log.extend_from_slice(l.as_bytes());
             log.push(b'\n');
         }
         (f.progress)(Progress::Done(Done {
-            outcome,
             lines,
             log,
             note: note.map(str::to_owned),
@@ -975,7 +1017,7 @@ impl Controller {
             let deadline = local::epoch_ms() + grace.as_millis();
             self.tell_extensions(
                 "SHUTDOWN",
-                &json!({"eventType": "SHUTDOWN", "shutdownReason": "spindown", "deadlineMs": deadline}),
+                || json!({"eventType": "SHUTDOWN", "shutdownReason": "spindown", "deadlineMs": deadline}),
             );
             let _ = Command::new("kill")
                 .args(["-TERM", &runtime.to_string()])

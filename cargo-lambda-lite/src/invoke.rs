@@ -52,6 +52,7 @@ struct Tally {
 /// Prints an invocation's progress as it comes; what became of it goes into the tally.
 fn printer(tally: Arc<Mutex<Tally>>, arm64: bool) -> Box<dyn FnMut(Progress) + Send> {
     let mut stream = None;
+    let mut init_failed = false;
     Box::new(move |p| match p {
         Progress::Started { line, .. } => println!("{line}"),
         Progress::Stream { content_type } => {
@@ -62,12 +63,12 @@ fn printer(tally: Arc<Mutex<Tally>>, arm64: bool) -> Box<dyn FnMut(Progress) + S
                 s.chunk(&data);
             }
         }
-        Progress::Done(done) => {
-            let error = match &done.outcome {
+        Progress::Answered(outcome) => {
+            let error = match &outcome {
                 Outcome::Error(e) => Some(e),
                 _ => None,
             };
-            match (stream.take(), &done.outcome) {
+            match (stream.take(), &outcome) {
                 (Some(s), _) => s.end(error),
                 (None, Outcome::Response(body)) => {
                     println!("{}", String::from_utf8_lossy(body));
@@ -82,24 +83,27 @@ fn printer(tally: Arc<Mutex<Tally>>, arm64: bool) -> Box<dyn FnMut(Progress) + S
                 }
                 (None, Outcome::Streamed) => {}
             }
-            for line in &done.lines {
-                println!("{line}");
-            }
-            if let Some(note) = &done.note {
-                eprintln!("invoke: {note}");
-            }
-            if arm64 && !error.is_some_and(|e| e.init) {
-                eprintln!(
-                    "invoke: (arm64 under qemu-user emulation: the durations above are not Graviton's)"
-                );
-            }
-            let _ = std::io::stdout().flush();
+            init_failed = error.is_some_and(|e| e.init);
             let mut t = tally.lock().unwrap_or_else(|e| e.into_inner());
             match error {
                 Some(e) if e.init => t.failed = true,
                 Some(_) => t.function_error = true,
                 None => {}
             }
+        }
+        Progress::Done(done) => {
+            for line in &done.lines {
+                println!("{line}");
+            }
+            if let Some(note) = &done.note {
+                eprintln!("invoke: {note}");
+            }
+            if arm64 && !init_failed {
+                eprintln!(
+                    "invoke: (arm64 under qemu-user emulation: the durations above are not Graviton's)"
+                );
+            }
+            let _ = std::io::stdout().flush();
         }
     })
 }

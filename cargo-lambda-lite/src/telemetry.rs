@@ -3,6 +3,7 @@
 //! pushes them: `platform.*` records of the init and of each invocation, and the function's and
 //! the extensions' log lines, each batch sent when it is full or its time is up.
 
+use std::sync::mpsc::{Sender, channel};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -18,8 +19,9 @@ pub struct Telemetry {
 }
 
 struct Subscription {
-    /// Where records are pushed (`sandbox.localdomain` is this machine).
-    uri: String,
+    /// The thread that pushes its batches, in order, to where it asked (`sandbox.localdomain`
+    /// is this machine); a batch may come with a channel told when it was delivered.
+    pusher: Sender<(String, Option<Sender<()>>)>,
     /// `platform`, `function`, `extension`.
     types: Vec<String>,
     max_items: usize,
@@ -61,7 +63,7 @@ impl Telemetry {
         let max_items = buffering["maxItems"].as_u64().unwrap_or(1000).max(1) as usize;
         let timeout = Duration::from_millis(buffering["timeoutMs"].as_u64().unwrap_or(1000));
         let mut subscription = Subscription {
-            uri,
+            pusher: pusher(uri),
             types,
             max_items,
             timeout,
@@ -75,12 +77,16 @@ impl Telemetry {
         Ok(())
     }
 
-    /// A record of this type (`platform.report`, `function`, …).
-    pub fn record(&mut self, kind: &str, record: Value) {
+    /// A record of this type (`platform.report`, `function`, …), made only when someone
+    /// will get it.
+    pub fn record(&mut self, kind: &str, record: impl FnOnce() -> Value) {
+        if self.subscriptions.is_empty() && !self.in_init {
+            return;
+        }
         let record = json!({
             "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "type": kind,
-            "record": record,
+            "record": record(),
         });
         for s in &mut self.subscriptions {
             s.add(&record);
@@ -95,21 +101,25 @@ impl Telemetry {
         let now = Instant::now();
         for s in &mut self.subscriptions {
             if s.batch.len() >= s.max_items || s.since.is_some_and(|t| now >= t + s.timeout) {
-                s.push();
+                s.push(None);
             }
         }
     }
 
-    /// Pushes every batch now and waits (a moment at most) for them to be delivered: at
-    /// shutdown, before the extensions are told.
+    /// Pushes every batch now and waits (2 s at most) for them to be delivered: at shutdown,
+    /// before the extensions are told.
     pub fn push_all(&mut self) {
-        let sent: Vec<_> = self
+        let delivered: Vec<_> = self
             .subscriptions
             .iter_mut()
-            .filter_map(Subscription::push)
+            .map(|s| {
+                let (tx, rx) = channel();
+                s.push(Some(tx));
+                rx
+            })
             .collect();
-        for s in sent {
-            let _ = s.join();
+        for rx in delivered {
+            let _ = rx.recv_timeout(Duration::from_secs(2));
         }
     }
 
@@ -129,20 +139,29 @@ impl Subscription {
         }
     }
 
-    /// Posts the batch (on a thread of its own: a slow listener does not hold the
-    /// environment up).
-    fn push(&mut self) -> Option<std::thread::JoinHandle<()>> {
+    /// Hands the batch to its pusher (a slow listener does not hold the environment up).
+    fn push(&mut self, delivered: Option<Sender<()>>) {
         if self.batch.is_empty() {
-            return None;
+            if let Some(d) = delivered {
+                let _ = d.send(());
+            }
+            return;
         }
         let body = Value::Array(std::mem::take(&mut self.batch)).to_string();
         self.since = None;
-        let uri = self.uri.clone();
-        Some(std::thread::spawn(move || {
-            let agent = ureq::Agent::config_builder()
-                .timeout_global(Some(Duration::from_secs(2)))
-                .build()
-                .new_agent();
+        let _ = self.pusher.send((body, delivered));
+    }
+}
+
+/// A thread that posts each batch to `uri` in turn, until the subscription is dropped.
+fn pusher(uri: String) -> Sender<(String, Option<Sender<()>>)> {
+    let (tx, rx) = channel::<(String, Option<Sender<()>>)>();
+    std::thread::spawn(move || {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(2)))
+            .build()
+            .new_agent();
+        for (body, delivered) in rx {
             if let Err(e) = agent
                 .post(&uri)
                 .header("content-type", "application/json")
@@ -150,6 +169,10 @@ impl Subscription {
             {
                 eprintln!("telemetry: the push to {uri} failed: {e}");
             }
-        }))
-    }
+            if let Some(d) = delivered {
+                let _ = d.send(());
+            }
+        }
+    });
+    tx
 }

@@ -344,7 +344,8 @@ fn streams_arrive_as_they_are_written_over_eventstream_and_function_urls() {
     // curl -N through a Function URL: the HTTP prelude is the response head; each event
     // arrives as written.
     let gate = dir.join("curl-read-first");
-    let mut curl = Command::new("curl")
+    needs_curl();
+    let mut reader = Command::new("curl")
         .args(["-sS", "-N", "-i"])
         .arg(format!(
             "{}/lambda-url/fixture/events?sse:{}",
@@ -354,7 +355,7 @@ fn streams_arrive_as_they_are_written_over_eventstream_and_function_urls() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("curl");
-    let mut stdout = curl.stdout.take().unwrap();
+    let mut stdout = reader.stdout.take().unwrap();
     let head = read_until(&mut stdout, "data: first\n\n");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(head.contains("content-type: text/event-stream"), "{head}");
@@ -363,11 +364,60 @@ fn streams_arrive_as_they_are_written_over_eventstream_and_function_urls() {
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     assert_eq!(rest, "data: second\n\n");
-    assert!(curl.wait().unwrap().success());
+    assert!(reader.wait().unwrap().success());
+    // A client that leaves mid-stream: the function still runs to its end (its REPORT line),
+    // and the server serves on.
+    let reports = w.lines("[fixture] REPORT").len();
+    let gate = dir.join("left-mid-stream");
+    let mut leaver = Command::new("curl")
+        .args(["-sS", "-N"])
+        .arg(format!(
+            "{}/lambda-url/fixture/?sse:{}",
+            w.endpoint(),
+            gate.display()
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("curl");
+    read_until(leaver.stdout.as_mut().unwrap(), "data: first\n\n");
+    leaver.kill().unwrap();
+    leaver.wait().unwrap();
+    std::fs::write(&gate, "").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while w.lines("[fixture] REPORT").len() <= reports {
+        assert!(Instant::now() < deadline, "{}", w.text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (head, body) = curl(&w, &[], "/lambda-url/fixture/?plain");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!body.is_empty());
+}
+
+/// curl, installed with apt-get (as root) when missing.
+fn needs_curl() {
+    let has = || {
+        Command::new("curl")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has() {
+        eprintln!("installing curl (apt-get install curl)…");
+        let _ = Command::new("apt-get").args(["update", "-qq"]).status();
+        let _ = Command::new("apt-get")
+            .args(["install", "-y", "-qq", "curl"])
+            .status();
+        assert!(
+            has(),
+            "this test needs curl: install Debian's `curl` (apt-get install curl)"
+        );
+    }
 }
 
 /// `curl` a URL of the watch; returns the response head and body.
 fn curl(w: &Watch, args: &[&str], path: &str) -> (String, Vec<u8>) {
+    needs_curl();
     let out = Command::new("curl")
         .args(["-sS", "-i"])
         .args(args)
@@ -719,6 +769,7 @@ fn extensions_get_invoke_and_shutdown_and_telemetry_subscribers_get_platform_rec
         Duration::from_secs(10),
     );
     let first = format!("[fixture:telemetry] report {} success", ids[0]);
+    w.wait_for(&first, Duration::from_secs(1));
     let text = w.text();
     let line = text
         .lines()
@@ -748,5 +799,78 @@ fn extensions_get_invoke_and_shutdown_and_telemetry_subscribers_get_platform_rec
             serde_json::json!({"eventType": "INVOKE", "requestId": ids[1]}),
             serde_json::json!({"eventType": "SHUTDOWN", "shutdownReason": "spindown"}),
         ]
+    );
+}
+
+#[test]
+fn a_subscriber_written_to_the_documented_apis_gets_platform_and_function_records_in_batches() {
+    let subscriber = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/telemetry_subscriber.py");
+    let batches = scratch("subscriber").join("batches");
+    let log = format!("TELEMETRY_LOG={}", batches.display());
+    let w = Watch::fixture(
+        "subscriber",
+        "echo",
+        &["--extension", subscriber.to_str().unwrap(), "--env", &log],
+    );
+    let id = w.py(
+        "r = l.invoke(FunctionName='fixture', Payload=b'\"log\"', LogType='Tail')\n\
+         print(base64.b64decode(r['LogResult']).decode().split()[2])",
+    );
+    // The batches (25 ms apart at most) hold the init's records, then the invocation's: its
+    // start, the function's log line, runtimeDone and report.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let records = loop {
+        let records: Vec<serde_json::Value> = std::fs::read_to_string(&batches)
+            .unwrap_or_default()
+            .lines()
+            .flat_map(|b| serde_json::from_str::<Vec<serde_json::Value>>(b).unwrap())
+            .collect();
+        if records.iter().any(|r| r["type"] == "platform.report") {
+            break records;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no report pushed: {records:?}\n{}",
+            w.text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let types: Vec<&str> = records
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    let at = |t: &str| {
+        types
+            .iter()
+            .position(|x| *x == t)
+            .unwrap_or_else(|| panic!("{t}: {types:?}"))
+    };
+    assert!(
+        at("platform.initStart") < at("platform.initRuntimeDone")
+            && at("platform.initRuntimeDone") < at("platform.initReport")
+            && at("platform.initReport") < at("platform.start")
+            && at("platform.start") < at("function")
+            && at("function") < at("platform.runtimeDone")
+            && at("platform.runtimeDone") < at("platform.report"),
+        "{types:?}"
+    );
+    let function = &records[at("function")];
+    assert!(
+        function["record"].as_str().unwrap().contains("stored"),
+        "{function}"
+    );
+    let report = &records[at("platform.report")];
+    assert_eq!(report["record"]["requestId"], id.as_str());
+    assert_eq!(report["record"]["status"], "success");
+    assert!(
+        report["record"]["metrics"]["initDurationMs"]
+            .as_f64()
+            .is_some(),
+        "{report}"
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| r["time"].as_str().is_some_and(|t| t.ends_with('Z')))
     );
 }

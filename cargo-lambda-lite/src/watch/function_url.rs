@@ -287,13 +287,14 @@ async fn answer(mut progress: UnboundedReceiver<Progress>) -> Response {
                 }
                 None => collected.extend_from_slice(&c),
             },
-            Progress::Done(done) => {
-                return match done.outcome {
+            Progress::Answered(outcome) => {
+                return match outcome {
                     Outcome::Response(body) => buffered(&body),
                     Outcome::Streamed if http_stream.is_none() => buffered(&collected),
                     _ => bad_gateway(),
                 };
             }
+            Progress::Done(_) => {}
         }
     }
     bad_gateway()
@@ -316,8 +317,8 @@ fn streamed(
                 Progress::Chunk(c) => {
                     let _ = tx.send(Ok(Bytes::from(c)));
                 }
-                Progress::Done(done) => {
-                    if let Outcome::Error(e) = done.outcome {
+                Progress::Answered(outcome) => {
+                    if let Outcome::Error(e) = outcome {
                         // The head is sent: the connection is cut, as Lambda cuts it.
                         let _ = tx.send(Err(std::io::Error::other(e.error_type)));
                     }

@@ -15,7 +15,7 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use super::Watch;
 use super::functions::{Function, Refused};
-use crate::environment::{Done, Invocation, Outcome, Progress};
+use crate::environment::{Invocation, Outcome, Progress};
 use crate::local::MAX_EVENT;
 
 /// How much of an invocation's log `X-Amz-Log-Type: Tail` returns.
@@ -150,14 +150,19 @@ fn queue_event(function: Arc<Function>, event: Vec<u8>) {
     });
 }
 
-/// A buffered answer: the response (a streamed one collected), or the error and whether the
-/// function failed.
-async fn collect(mut progress: UnboundedReceiver<Progress>) -> Option<(Vec<u8>, Done)> {
+/// A buffered answer: the outcome (a streamed answer collected), and with `tail` the log.
+async fn collect(
+    mut progress: UnboundedReceiver<Progress>,
+    tail: bool,
+) -> Option<(Outcome, Vec<u8>, Vec<u8>)> {
     let mut streamed = Vec::new();
+    let mut answer = None;
     while let Some(p) = progress.recv().await {
         match p {
             Progress::Chunk(c) => streamed.extend_from_slice(&c),
-            Progress::Done(done) => return Some((streamed, done)),
+            Progress::Answered(outcome) if !tail => return Some((outcome, streamed, Vec::new())),
+            Progress::Answered(outcome) => answer = Some(outcome),
+            Progress::Done(done) => return answer.map(|a| (a, streamed, done.log)),
             Progress::Started { .. } | Progress::Stream { .. } => {}
         }
     }
@@ -211,10 +216,10 @@ pub async fn invoke(
         Err(r) => return r,
     };
     // A caller that leaves from here on does not stop the invocation: it runs to its end.
-    let Some((streamed, done)) = collect(progress).await else {
+    let Some((outcome, streamed, log)) = collect(progress, tail).await else {
         return service_error("the environment ended without an answer");
     };
-    let (body, error) = match done.outcome {
+    let (body, error) = match outcome {
         Outcome::Response(body) => (body, false),
         Outcome::Streamed => (streamed, false),
         Outcome::Error(e) => (e.document, true),
@@ -232,7 +237,7 @@ pub async fn invoke(
             HeaderValue::from_static("Unhandled"),
         );
     }
-    if tail && let Ok(v) = HeaderValue::from_str(&log_result(&done.log)) {
+    if tail && let Ok(v) = HeaderValue::from_str(&log_result(&log)) {
         h.insert("x-amz-log-result", v);
     }
     r
@@ -287,12 +292,13 @@ pub async fn invoke_with_response_stream(
     };
     let (tx, rx) = unbounded_channel::<Result<Bytes, std::convert::Infallible>>();
     tokio::spawn(async move {
+        // The InvokeComplete event, once the answer is known (and with `tail`, the log).
+        let mut complete = serde_json::Map::new();
         while let Some(p) = progress.recv().await {
             let frame = match p {
                 Progress::Chunk(c) => frame("PayloadChunk", "application/octet-stream", c),
-                Progress::Done(done) => {
-                    let mut complete = serde_json::Map::new();
-                    match done.outcome {
+                Progress::Answered(outcome) => {
+                    match outcome {
                         Outcome::Response(body) => {
                             let _ = tx.send(Ok(frame(
                                 "PayloadChunk",
@@ -310,21 +316,25 @@ pub async fn invoke_with_response_stream(
                         }
                     }
                     if tail {
-                        complete.insert("LogResult".into(), log_result(&done.log).into());
+                        continue;
                     }
-                    let payload = serde_json::Value::Object(complete).to_string();
-                    let _ = tx.send(Ok(frame(
-                        "InvokeComplete",
-                        "application/json",
-                        payload.into_bytes(),
-                    )));
-                    return;
+                    break;
+                }
+                Progress::Done(done) => {
+                    complete.insert("LogResult".into(), log_result(&done.log).into());
+                    break;
                 }
                 Progress::Started { .. } | Progress::Stream { .. } => continue,
             };
             // A caller that went away stops nothing: the function runs to its end.
             let _ = tx.send(Ok(frame));
         }
+        let payload = serde_json::Value::Object(complete).to_string();
+        let _ = tx.send(Ok(frame(
+            "InvokeComplete",
+            "application/json",
+            payload.into_bytes(),
+        )));
     });
     let mut r = Response::new(Body::from_stream(UnboundedReceiverStream::new(rx)));
     let h = r.headers_mut();

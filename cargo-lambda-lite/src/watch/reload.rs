@@ -235,8 +235,11 @@ impl Project {
     /// Whether a changed path can change the build: Rust sources, manifests and lock files,
     /// and anything under `src/` (`include_str!`ed files), not the build's output or VCS.
     fn is_source(&self, path: &Path) -> bool {
+        let Ok(inside) = path.strip_prefix(&self.root) else {
+            return false;
+        };
         if path.starts_with(&self.target_dir)
-            || path
+            || inside
                 .components()
                 .any(|c| c.as_os_str() == ".git" || c.as_os_str() == "target")
         {
@@ -246,9 +249,7 @@ impl Project {
         name.ends_with(".rs")
             || name == "Cargo.toml"
             || name == "Cargo.lock"
-            || path
-                .strip_prefix(&self.root)
-                .is_ok_and(|p| p.starts_with("src"))
+            || inside.starts_with("src")
     }
 }
 
