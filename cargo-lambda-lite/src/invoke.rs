@@ -11,25 +11,16 @@
 //! graceful-shutdown hook does), it gets SIGTERM and 500 ms, as at Lambda's shutdown.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use crate::environment::{Config, Environment, FunctionError, Invocation, Outcome, Progress};
 use crate::local::MAX_EVENT;
 
-/// Everything a local run needs.
+/// Everything a local run needs: the function and its events.
 pub struct Spec {
-    pub bootstrap: PathBuf,
+    pub function: Config,
     pub events: Vec<Vec<u8>>,
-    pub env: Vec<(String, String)>,
-    pub handler: Option<String>,
-    pub task_root: Option<PathBuf>,
-    pub timeout: Duration,
-    pub memory_mb: u32,
-    /// A command the bootstrap runs under (qemu-user for an arm64 bootstrap).
-    pub wrapper: Option<String>,
 }
 
 /// Lambda's answer to an event over its 6 MB limit: the function never sees it.
@@ -110,27 +101,9 @@ fn printer(tally: Arc<Mutex<Tally>>, arm64: bool) -> Box<dyn FnMut(Progress) + S
 
 /// Runs every event; exit status 0 when all were answered, 3 when the function answered
 /// with an error (or timed out, or crashed), 1 when the run itself failed.
-pub fn run(spec: &Spec) -> Result<ExitCode, String> {
-    let name = spec
-        .bootstrap
-        .canonicalize()
-        .ok()
-        .as_deref()
-        .and_then(Path::parent)
-        .and_then(Path::file_name)
-        .map_or("function".into(), |n| n.to_string_lossy().into_owned());
-    let config = Arc::new(Config {
-        name,
-        bootstrap: spec.bootstrap.clone(),
-        env: spec.env.clone(),
-        handler: spec.handler.clone(),
-        task_root: spec.task_root.clone(),
-        timeout: spec.timeout,
-        memory_mb: spec.memory_mb,
-        wrapper: spec.wrapper.clone(),
-        extensions: Vec::new(),
-        inherit_output: true,
-    });
+pub fn run(spec: Spec) -> Result<ExitCode, String> {
+    let arm64 = spec.function.wrapper.is_some();
+    let config = Arc::new(spec.function);
     let environment = Environment::start(config, Box::new(|| {}))
         .map_err(|e| format!("cannot start the local Runtime API: {e}"))?;
     let default = [b"{}".to_vec()];
@@ -152,7 +125,7 @@ pub fn run(spec: &Spec) -> Result<ExitCode, String> {
         environment.invoke(Invocation {
             event: event.clone(),
             tail: false,
-            progress: printer(tally.clone(), spec.wrapper.is_some()),
+            progress: printer(tally.clone(), arm64),
         });
     }
     // Everything queued is served before the environment shuts down.

@@ -28,7 +28,6 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -368,26 +367,34 @@ fn spec(run: &RunArgs, bootstrap: PathBuf, events: Vec<Vec<u8>>) -> Result<invok
                 .ok_or_else(|| format!("--env {kv}: expected KEY=VALUE"))
         })
         .collect::<Result<_, _>>()?;
-    if !(run.timeout >= 1.0 && run.timeout <= 900.0) {
-        return Err(format!(
-            "--timeout {}: Lambda's timeout is 1 to 900 seconds",
-            run.timeout
-        ));
-    }
+    let timeout = environment::lambda_timeout(run.timeout)?;
     let wrapper = if elf_machine(&bootstrap) == Some(183) && std::env::consts::ARCH != "aarch64" {
         Some(build::arm64_wrapper()?)
     } else {
         None
     };
+    // Named after its folder, as target/lambda/<name>/bootstrap is.
+    let name = bootstrap
+        .canonicalize()
+        .ok()
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .and_then(std::path::Path::file_name)
+        .map_or("function".into(), |n| n.to_string_lossy().into_owned());
     Ok(invoke::Spec {
-        bootstrap,
+        function: environment::Config {
+            name,
+            bootstrap,
+            env,
+            handler: run.handler.clone(),
+            task_root: run.task_root.clone(),
+            timeout,
+            memory_mb: run.memory,
+            wrapper,
+            extensions: Vec::new(),
+            inherit_output: true,
+        },
         events,
-        env,
-        handler: run.handler.clone(),
-        task_root: run.task_root.clone(),
-        timeout: Duration::from_secs_f64(run.timeout),
-        memory_mb: run.memory,
-        wrapper,
     })
 }
 
@@ -447,7 +454,7 @@ fn build_and_invoke(args: BuildArgs) -> Result<ExitCode, String> {
             Some(file) => vec![read_event_file(file)?],
             None => events.clone(),
         };
-        let code = invoke::run(&spec(&args.run, a.binary.clone(), events)?)?;
+        let code = invoke::run(spec(&args.run, a.binary.clone(), events)?)?;
         if code != ExitCode::SUCCESS {
             worst = code;
         }
@@ -771,7 +778,7 @@ fn main() -> ExitCode {
             if let Some(name) = watched_function(&bootstrap) {
                 return watch::client::invoke(&args.endpoint_url, name, &events);
             }
-            invoke::run(&spec(&args.run, bootstrap, events)?)
+            invoke::run(spec(&args.run, bootstrap, events)?)
         })(),
         Cmd::New {
             name,

@@ -106,6 +106,19 @@ fn json_payload(body: &Bytes) -> Result<Vec<u8>, Response> {
     }
 }
 
+/// The function an Invoke API request names (a name, a partial or a full ARN) and the event
+/// it carries, or Lambda's refusal.
+async fn accept(
+    watch: &Watch,
+    name: &str,
+    body: Body,
+) -> Result<(Arc<Function>, Vec<u8>), Response> {
+    let name = super::function_name(name);
+    let function = watch.functions.get(name).ok_or_else(|| not_found(name))?;
+    let body = read_event(body).await?;
+    Ok((function, json_payload(&body)?))
+}
+
 /// Runs an invocation: its progress arrives on the receiver. A throttled one is refused, as a
 /// synchronous invocation is on Lambda.
 pub fn start(
@@ -182,16 +195,8 @@ pub async fn invoke(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let name = super::function_name(&name);
-    let Some(function) = watch.functions.get(name) else {
-        return not_found(name);
-    };
-    let body = match read_event(body).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let event = match json_payload(&body) {
-        Ok(e) => e,
+    let (function, event) = match accept(&watch, &name, body).await {
+        Ok(accepted) => accepted,
         Err(r) => return r,
     };
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
@@ -273,16 +278,8 @@ pub async fn invoke_with_response_stream(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let name = super::function_name(&name);
-    let Some(function) = watch.functions.get(name) else {
-        return not_found(name);
-    };
-    let body = match read_event(body).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let event = match json_payload(&body) {
-        Ok(e) => e,
+    let (function, event) = match accept(&watch, &name, body).await {
+        Ok(accepted) => accepted,
         Err(r) => return r,
     };
     let tail = headers.get("x-amz-log-type").and_then(|v| v.to_str().ok()) == Some("Tail");

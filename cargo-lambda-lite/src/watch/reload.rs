@@ -26,7 +26,7 @@ pub struct Project {
     features: Option<String>,
     env: Vec<(String, String)>,
     /// Per function, then for all (key "").
-    timeouts: BTreeMap<String, f64>,
+    timeouts: BTreeMap<String, Duration>,
     memory_mb: u32,
     /// External extensions started beside each function.
     extensions: Vec<PathBuf>,
@@ -41,13 +41,12 @@ fn key_value(kv: &str, what: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{what} {kv}: expected KEY=VALUE"))
 }
 
-fn seconds(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(s) if (1.0..=900.0).contains(&s) => Ok(s),
-        _ => Err(format!(
-            "--timeout {text}: Lambda's timeout is 1 to 900 seconds"
-        )),
-    }
+fn seconds(text: &str) -> Result<Duration, String> {
+    let s = text
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("--timeout {text}: a number of seconds, 1 to 900"))?;
+    crate::environment::lambda_timeout(s)
 }
 
 impl Project {
@@ -207,14 +206,14 @@ impl Project {
                 .get(&name)
                 .or_else(|| self.timeouts.get(""))
                 .copied()
-                .unwrap_or(3.0);
+                .unwrap_or(Duration::from_secs(3));
             configs.push(Config {
                 name,
                 bootstrap,
                 env: self.env.clone(),
                 handler: None,
                 task_root: Some(self.root.clone()),
-                timeout: Duration::from_secs_f64(timeout),
+                timeout,
                 memory_mb: self.memory_mb,
                 wrapper: None,
                 extensions: self.extensions.clone(),
