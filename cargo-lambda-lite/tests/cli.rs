@@ -8,16 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
-fn tool() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+mod support;
+use support::{repo, tool};
 
 fn text(out: &Output) -> (String, String) {
     (

@@ -4,7 +4,6 @@
 #![cfg(feature = "deploy")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
 
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,36 +19,15 @@ impl Drop for Moto {
     }
 }
 
-fn python() -> &'static str {
-    "python3"
-}
-
 /// moto's server, installed with pip when missing, on a free port.
 fn moto() -> Moto {
-    let has = || {
-        Command::new(python())
-            .args(["-c", "import moto.server, boto3, flask"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !has() {
-        eprintln!("installing moto[server] from PyPI (pip install 'moto[server]')…");
-        let installed = Command::new(python())
-            .args(["-m", "pip", "install", "--quiet", "moto[server]"])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            installed && has(),
-            "this test needs moto's server: `python3 -m pip install 'moto[server]'` failed; install it by hand"
-        );
-    }
+    support::needs_python("moto.server, boto3, flask", "moto[server]");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(python())
+    let child = Command::new("python3")
         .args([
             "-m",
             "moto.server",
@@ -86,7 +64,7 @@ impl Moto {
             "import boto3, json\nkw = dict(endpoint_url={:?}, region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\nl = boto3.client('lambda', **kw)\niam = boto3.client('iam', **kw)\n{code}\n",
             self.endpoint
         );
-        let out = Command::new(python())
+        let out = Command::new("python3")
             .args(["-c", &script])
             .output()
             .unwrap();
@@ -130,12 +108,8 @@ impl Moto {
     }
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+mod support;
+use support::repo;
 
 /// The tool, as a user with AWS configured for moto runs it.
 fn tool(moto: &Moto) -> Command {
@@ -410,7 +384,7 @@ fn missing_credentials_and_refused_calls_say_what_to_do() {
 fn sha256_base64(data: &[u8]) -> String {
     let dir = std::env::temp_dir().join(format!("deploy-sha-{}", std::process::id()));
     std::fs::write(&dir, data).unwrap();
-    let out = Command::new(python())
+    let out = Command::new("python3")
         .args([
             "-c",
             "import base64, hashlib, sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1], 'rb').read()).digest()).decode())",

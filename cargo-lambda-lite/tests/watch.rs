@@ -10,16 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn tool() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+mod support;
+use support::{needs_python, repo, tool};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -123,7 +115,7 @@ impl Watch {
     /// Python with boto3 (installed from PyPI when missing), with `l` a Lambda client of this
     /// watch; returns what it prints.
     fn py(&self, code: &str) -> String {
-        needs_python_module("boto3", "boto3");
+        needs_python("boto3", "boto3");
         let script = format!(
             "import boto3, base64, json, botocore\nl = boto3.client('lambda', endpoint_url={:?}, region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test', config=botocore.config.Config(retries={{'max_attempts': 0}}, read_timeout=60))\n{code}\n",
             self.endpoint()
@@ -148,28 +140,6 @@ impl Watch {
             .filter(|l| l.starts_with(prefix))
             .map(str::to_owned)
             .collect()
-    }
-}
-
-/// `import module` works, after `pip install package` if needed.
-fn needs_python_module(module: &str, package: &str) {
-    let has = || {
-        Command::new("python3")
-            .args(["-c", &format!("import {module}")])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !has() {
-        eprintln!("installing {package} from PyPI (pip install {package})…");
-        let installed = Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", package])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            installed && has(),
-            "this test needs {package}: `python3 -m pip install {package}` failed; install it by hand"
-        );
     }
 }
 
@@ -234,7 +204,7 @@ fn the_invoke_api_answers_boto3_the_aws_cli_and_invoke_name_as_lambda_does() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // The AWS CLI (v1 from PyPI when missing), as its users call Lambda.
-    needs_python_module("awscli", "awscli");
+    needs_python("awscli", "awscli");
     let dir = scratch("invoke-api-cli");
     let cli = Command::new("python3")
         .args(["-m", "awscli", "lambda", "invoke", "--endpoint-url"])

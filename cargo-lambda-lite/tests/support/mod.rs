@@ -1,0 +1,42 @@
+//! What the tool's test files share: the tool, the repository, the Python packages a test
+//! needs (installed from PyPI the first time).
+#![allow(dead_code)] // each test file uses its part
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The tool built for these tests.
+pub fn tool() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"))
+}
+
+/// The lambda-lite checkout.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// `python3 -c "import {modules}"` works, after `pip install {package}` if needed.
+pub fn needs_python(modules: &str, package: &str) {
+    let has = || {
+        Command::new("python3")
+            .args(["-c", &format!("import {modules}")])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has() {
+        eprintln!("installing {package} from PyPI (python3 -m pip install '{package}')…");
+        let installed = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", package])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            installed && has(),
+            "this test needs {package}: `python3 -m pip install '{package}'` failed; install it by hand"
+        );
+    }
+}
