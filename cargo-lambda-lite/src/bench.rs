@@ -214,6 +214,7 @@ pub fn bench(args: &[String]) -> Res<ExitCode> {
                 let id = local::request_id();
                 let sent = Instant::now();
                 next.respond(local::next_response(
+                    "local",
                     &id,
                     local::epoch_ms() + 3000,
                     "Root=1-0-0;Sampled=0",
@@ -319,6 +320,7 @@ pub fn bench_stream(args: &[String]) -> Res<ExitCode> {
             let event = if big { writes.as_bytes() } else { b"0" };
             let sent = Instant::now();
             next.respond(local::next_response(
+                "local",
                 &id,
                 local::epoch_ms() + 60_000,
                 "Root=1-0-0;Sampled=0",
@@ -447,6 +449,7 @@ pub fn bench_concurrency(args: &[String]) -> Res<ExitCode> {
             while sent < invocations {
                 let Some(next) = waiting.pop() else { break };
                 next.respond(local::next_response(
+                    "local",
                     &local::request_id(),
                     local::epoch_ms() + 60_000,
                     "Root=1-0-0;Sampled=0",

@@ -122,8 +122,21 @@ pub enum Outcome {
 pub struct FunctionError {
     pub error_type: String,
     pub document: Vec<u8>,
-    /// It failed before the handler ran (its init).
-    pub init: bool,
+    /// Who failed: the function's own error, or what the platform saw.
+    pub cause: Cause,
+}
+
+/// Why an invocation failed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Cause {
+    /// The function answered with an error (or its answer broke Lambda's limits).
+    Function,
+    /// It never ran: the init failed, or timed out.
+    Init,
+    /// The function timeout: the environment was stopped.
+    Timeout,
+    /// The runtime exited (or was stopped with its environment).
+    Exit,
 }
 
 impl FunctionError {
@@ -133,7 +146,15 @@ impl FunctionError {
             document: serde_json::json!({"errorType": error_type, "errorMessage": message})
                 .to_string()
                 .into_bytes(),
-            init: false,
+            cause: Cause::Function,
+        }
+    }
+
+    /// An error the platform reports (the function did not say it).
+    fn platform(cause: Cause, error_type: &str, message: &str) -> FunctionError {
+        FunctionError {
+            cause,
+            ..FunctionError::new(error_type, message)
         }
     }
 }
@@ -162,7 +183,11 @@ impl Environment {
     ) -> std::io::Result<Environment> {
         let (tx, rx) = channel();
         let api_tx = tx.clone();
-        let api = LocalApi::serve(Box::new(move |m| api_tx.send(Inbox::Api(m)).is_ok()), true)?;
+        let api = LocalApi::serve(
+            Box::new(move |m| api_tx.send(Inbox::Api(m)).is_ok()),
+            true,
+            &config.name,
+        )?;
         let log_tx = tx.clone();
         let thread = thread::spawn(move || {
             let concurrency = config.concurrency();
@@ -240,12 +265,21 @@ impl Process {
     }
 }
 
+/// An invocation waiting for a worker, since `at`.
+struct Queued {
+    invocation: Invocation,
+    at: Instant,
+}
+
 /// An invocation sent to the function and not answered yet.
 struct InFlight {
     id: String,
     sent: Instant,
-    /// The connection its streamed answer arrives on, once its head arrived.
+    /// The connection its chunked answer arrives on, once its head arrived.
     stream: Option<usize>,
+    /// A chunked answer that is not a response stream: its body so far, and the error type
+    /// when it is an error post.
+    collecting: Option<(Vec<u8>, Option<String>)>,
     progress: Box<dyn FnMut(Progress) + Send>,
     log: Option<Vec<u8>>,
 }
@@ -258,7 +292,7 @@ struct Controller {
     /// Messages put aside while waiting for log lines (see [`Controller::settle_logs`]).
     deferred: VecDeque<Inbox>,
     process: Option<Process>,
-    queue: VecDeque<Invocation>,
+    queue: VecDeque<Queued>,
     in_flight: Vec<InFlight>,
     concurrency: usize,
     finished: Box<dyn Fn() + Send>,
@@ -275,32 +309,27 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// The runtime's command.
-fn command(config: &Config, api_address: &str) -> Result<Command, String> {
-    let path = config
-        .bootstrap
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", config.bootstrap.display()))?;
+fn command(config: &Config, api_address: &str, bootstrap: &Path) -> Command {
     let mut cmd = match &config.wrapper {
         Some(w) => {
             let mut words = w.split_whitespace();
             let mut c = Command::new(words.next().unwrap_or(w));
-            c.args(words).arg(&path);
+            c.args(words).arg(bootstrap);
             c
         }
-        None => Command::new(&path),
+        None => Command::new(bootstrap),
     };
-    lambda_environment(&mut cmd, config, api_address)?;
-    Ok(cmd)
+    lambda_environment(&mut cmd, config, api_address, bootstrap);
+    cmd
 }
 
 /// The environment a real function (and its extensions) sees: a clean one, as on Lambda,
 /// then the user's.
-fn lambda_environment(cmd: &mut Command, config: &Config, api_address: &str) -> Result<(), String> {
-    let path = config
-        .bootstrap
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", config.bootstrap.display()))?;
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+fn lambda_environment(cmd: &mut Command, config: &Config, api_address: &str, bootstrap: &Path) {
+    let dir = bootstrap
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let root = config.task_root.clone().unwrap_or_else(|| dir.clone());
     let name = &config.name;
     cmd.env_clear()
@@ -338,12 +367,12 @@ fn lambda_environment(cmd: &mut Command, config: &Config, api_address: &str) -> 
     // Its own process group: Ctrl-C in the terminal reaches the tool, which ends the
     // environment Lambda's way, not the function directly.
     std::os::unix::process::CommandExt::process_group(cmd, 0);
-    Ok(())
 }
 
 /// Lambda's message for a runtime that exited.
 fn exit_error(id: &str, status: &str) -> FunctionError {
-    FunctionError::new(
+    FunctionError::platform(
+        Cause::Exit,
         "Runtime.ExitError",
         &format!("RequestId: {id} Error: Runtime exited with error: {status}"),
     )
@@ -351,6 +380,7 @@ fn exit_error(id: &str, status: &str) -> FunctionError {
 
 impl Controller {
     fn run(mut self) {
+        let mut checked = Instant::now();
         loop {
             self.dispatch();
             if self.shutting_down && self.queue.is_empty() && self.in_flight.is_empty() {
@@ -363,11 +393,19 @@ impl Controller {
             };
             match message {
                 Ok(Inbox::Api(m)) => self.api_message(m),
-                Ok(Inbox::Invoke(i)) => self.queue.push_back(i),
+                Ok(Inbox::Invoke(invocation)) => self.queue.push_back(Queued {
+                    invocation,
+                    at: Instant::now(),
+                }),
                 Ok(Inbox::Log(source, line)) => self.log(source, line),
                 Ok(Inbox::Shutdown) => self.shutting_down = true,
-                Err(RecvTimeoutError::Timeout) => self.check(),
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
+            }
+            // Timeouts and exits are seen even while messages keep coming.
+            if checked.elapsed() >= Duration::from_millis(20) {
+                self.check();
+                checked = Instant::now();
             }
             self.telemetry.push_due();
         }
@@ -383,8 +421,8 @@ impl Controller {
                 if let Err(e) = self.spawn() {
                     let invocation = self.queue.pop_front();
                     if let Some(i) = invocation {
-                        let mut error = FunctionError::new("Runtime.InvalidEntrypoint", &e);
-                        error.init = true;
+                        let error =
+                            FunctionError::platform(Cause::Init, "Runtime.InvalidEntrypoint", &e);
                         self.finish_unsent(i, error, Vec::new());
                     }
                 }
@@ -394,14 +432,19 @@ impl Controller {
                 return;
             }
             let Some(next) = p.idle.pop() else { return };
-            if let Some(invocation) = self.queue.pop_front() {
-                self.send(next, invocation);
+            if let Some(queued) = self.queue.pop_front() {
+                self.send(next, queued.invocation);
             }
         }
     }
 
     /// Starts a fresh environment: its external extensions, then the runtime.
     fn spawn(&mut self) -> Result<(), String> {
+        let bootstrap = self
+            .config
+            .bootstrap
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", self.config.bootstrap.display()))?;
         self.api
             .extensions
             .lock()
@@ -421,28 +464,38 @@ impl Controller {
         // Init Duration starts here: the extensions are launched first.
         let started = Instant::now();
         let mut extensions = Vec::new();
+        // What could not be started stops what was.
+        let stop = |started: &mut Vec<Child>, e: String| {
+            for c in started.iter_mut() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            e
+        };
         for path in &self.config.extensions {
             let name = path
                 .file_name()
                 .map_or("extension".into(), |n| n.to_string_lossy().into_owned());
             let mut cmd = Command::new(path);
-            lambda_environment(&mut cmd, &self.config, &self.api.address)?;
-            let mut child = cmd
+            lambda_environment(&mut cmd, &self.config, &self.api.address, &bootstrap);
+            let spawned = cmd
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
-                .map_err(|e| format!("cannot run the extension {}: {e}", path.display()))?;
+                .map_err(|e| format!("cannot run the extension {}: {e}", path.display()));
+            let mut child = spawned.map_err(|e| stop(&mut extensions, e))?;
             self.forward_output(&mut child, Some(name));
             extensions.push(child);
         }
         self.await_registrations(&mut extensions, started);
-        let mut cmd = command(&self.config, &self.api.address)?;
+        let mut cmd = command(&self.config, &self.api.address, &bootstrap);
         if !self.config.inherit_output {
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         }
-        let mut child = cmd
+        let spawned = cmd
             .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.config.bootstrap.display()))?;
+            .map_err(|e| format!("cannot run {}: {e}", self.config.bootstrap.display()));
+        let mut child = spawned.map_err(|e| stop(&mut extensions, e))?;
         self.forward_output(&mut child, None);
         self.process = Some(Process {
             child,
@@ -594,6 +647,7 @@ impl Controller {
         // `respond` returns.
         let sent = Instant::now();
         next.respond(local::next_response(
+            &self.config.name,
             &id,
             deadline_ms,
             &trace,
@@ -621,6 +675,7 @@ impl Controller {
             id,
             sent,
             stream: None,
+            collecting: None,
             progress: invocation.progress,
             log,
         });
@@ -671,6 +726,14 @@ impl Controller {
                     return;
                 }
                 if r.path.ends_with("/runtime/init/error") {
+                    if p.ready() {
+                        // Too late: the init is over (Lambda refuses it the same way).
+                        r.respond(local::forbidden(
+                            "InvalidStateTransition",
+                            "the init is over: report an invocation's error with /invocation/{id}/error",
+                        ));
+                        return;
+                    }
                     r.accept();
                     self.init_failed(r);
                     return;
@@ -685,7 +748,14 @@ impl Controller {
                     .iter_mut()
                     .find(|f| f.stream == Some(connection))
                 {
-                    (f.progress)(Progress::Chunk(data));
+                    match &mut f.collecting {
+                        // Kept up to the limit (its size is counted at the end).
+                        Some((body, _)) if body.len() <= local::MAX_PAYLOAD => {
+                            body.extend_from_slice(&data);
+                        }
+                        Some(_) => {}
+                        None => (f.progress)(Progress::Chunk(data)),
+                    }
                 }
             }
             Msg::End {
@@ -694,6 +764,7 @@ impl Controller {
                 reply,
                 at,
                 bytes,
+                broken,
             } => {
                 let Some(i) = self
                     .in_flight
@@ -703,6 +774,31 @@ impl Controller {
                     let _ = reply.send(local::accepted());
                     return;
                 };
+                if broken {
+                    let _ = reply.send(local::accepted());
+                    // A runtime that died mid-answer crashed (its exit is reported); one whose
+                    // connection broke alone failed this answer.
+                    let exited = self.process.as_mut().is_some_and(|p| {
+                        let until = Instant::now() + Duration::from_millis(100);
+                        while Instant::now() < until {
+                            if let Ok(Some(_)) = p.child.try_wait() {
+                                return true;
+                            }
+                            thread::sleep(Duration::from_millis(1));
+                        }
+                        false
+                    });
+                    if exited {
+                        self.check();
+                    } else {
+                        let error = FunctionError::new(
+                            "Runtime.Unknown",
+                            "the runtime's chunked post ended before its last chunk",
+                        );
+                        self.complete(i, Outcome::Error(error), at, None);
+                    }
+                    return;
+                }
                 if bytes > local::MAX_STREAM {
                     let _ = reply.send(local::too_large());
                     let error = FunctionError::new(
@@ -710,6 +806,13 @@ impl Controller {
                         "the streamed response exceeded Lambda's 200 MB limit",
                     );
                     self.complete(i, Outcome::Error(error), at, None);
+                    return;
+                }
+                if let Some((body, error_type)) = self.in_flight[i].collecting.take() {
+                    let answer = |a| {
+                        let _ = reply.send(a);
+                    };
+                    self.answered(i, error_type, body, bytes, answer, at);
                     return;
                 }
                 let _ = reply.send(local::accepted());
@@ -724,44 +827,65 @@ impl Controller {
     }
 
     /// A response or error post (or a streamed response's head).
-    fn post(&mut self, r: Request) {
+    fn post(&mut self, mut r: Request) {
         let Some(at) = self.in_flight.iter().position(|f| r.path.contains(&*f.id)) else {
             r.accept(); // a late post to an invocation already over
             return;
         };
+        let error_type = r.path.ends_with("/error").then(|| {
+            r.header("lambda-runtime-function-error-type")
+                .unwrap_or("Unhandled")
+                .to_owned()
+        });
         if r.streamed {
             let f = &mut self.in_flight[at];
             f.stream = Some(r.connection);
-            (f.progress)(Progress::Stream {
-                content_type: r.header("content-type").map(str::to_owned),
-            });
+            if r.header("lambda-runtime-function-response-mode") == Some("streaming") {
+                (f.progress)(Progress::Stream {
+                    content_type: r.header("content-type").map(str::to_owned),
+                });
+            } else {
+                // A whole answer that merely came chunked: collected, then answered.
+                f.collecting = Some((Vec::new(), error_type));
+            }
             return;
         }
-        if let Some(size) = r.oversized {
-            r.respond(local::too_large());
+        let size = r.oversized.unwrap_or(r.body.len());
+        let (when, body) = (r.at, std::mem::take(&mut r.body));
+        self.answered(at, error_type, body, size, |answer| r.respond(answer), when);
+    }
+
+    /// A whole answer (or error) of `in_flight[at]`, of `size` bytes; `reply` answers its post.
+    fn answered(
+        &mut self,
+        at: usize,
+        error_type: Option<String>,
+        body: Vec<u8>,
+        size: usize,
+        reply: impl FnOnce(Vec<u8>),
+        when: Instant,
+    ) {
+        if size > local::MAX_PAYLOAD {
+            reply(local::too_large());
             let error = FunctionError::new(
                 "Function.ResponseSizeTooLarge",
                 &format!(
                     "Response payload size ({size} bytes) exceeded maximum allowed payload size (6291556 bytes)."
                 ),
             );
-            self.complete(at, Outcome::Error(error), r.at, None);
+            self.complete(at, Outcome::Error(error), when, None);
             return;
         }
-        r.accept();
-        let outcome = if r.path.ends_with("/error") {
-            Outcome::Error(FunctionError {
-                error_type: r
-                    .header("lambda-runtime-function-error-type")
-                    .unwrap_or("Unhandled")
-                    .to_owned(),
-                document: r.body,
-                init: false,
-            })
-        } else {
-            Outcome::Response(r.body)
+        reply(local::accepted());
+        let outcome = match error_type {
+            Some(error_type) => Outcome::Error(FunctionError {
+                error_type,
+                document: body,
+                cause: Cause::Function,
+            }),
+            None => Outcome::Response(body),
         };
-        self.complete(at, outcome, r.at, None);
+        self.complete(at, outcome, when, None);
     }
 
     /// `POST /init/error`: the invocation waiting for this init gets the error; the process
@@ -782,7 +906,7 @@ impl Controller {
         let error = FunctionError {
             error_type,
             document: post.body,
-            init: true,
+            cause: Cause::Init,
         };
         if let Some(i) = self.queue.pop_front() {
             self.finish_unsent(i, error, vec![line]);
@@ -790,12 +914,8 @@ impl Controller {
     }
 
     /// Ends an invocation that never reached the function.
-    fn finish_unsent(
-        &mut self,
-        mut invocation: Invocation,
-        error: FunctionError,
-        lines: Vec<String>,
-    ) {
+    fn finish_unsent(&mut self, queued: Queued, error: FunctionError, lines: Vec<String>) {
+        let mut invocation = queued.invocation;
         self.show(&String::from_utf8_lossy(&error.document));
         for l in &lines {
             self.show(l);
@@ -825,14 +945,16 @@ impl Controller {
         if let Ok(Some(status)) = p.child.try_wait() {
             let why = status.to_string();
             let ready = p.ready();
+            // Its extensions go with it.
+            p.kill();
             self.process = None;
             if !ready {
                 if let Some(i) = self.queue.pop_front() {
-                    let mut error = FunctionError::new(
+                    let error = FunctionError::platform(
+                        Cause::Init,
                         "Runtime.ExitError",
                         &format!("Runtime exited with error: {why} (during init)"),
                     );
-                    error.init = true;
                     self.finish_unsent(i, error, Vec::new());
                 }
                 return;
@@ -852,14 +974,14 @@ impl Controller {
             p.kill();
             self.process = None;
             if let Some(i) = self.queue.pop_front() {
-                let mut error = FunctionError::new(
+                let error = FunctionError::platform(
+                    Cause::Init,
                     "Sandbox.Timedout",
                     &format!(
                         "init did not reach GET /next within {} s",
                         INIT_LIMIT.as_secs()
                     ),
                 );
-                error.init = true;
                 let line = format!(
                     "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: timeout",
                     ms(INIT_LIMIT)
@@ -869,12 +991,28 @@ impl Controller {
             return;
         }
         let timeout = self.config.timeout;
+        // A runtime that answered but never asked for its next event: the invocation waiting
+        // for it times out, and the environment is reset.
+        let stuck = p.ready() && p.idle.is_empty() && self.in_flight.is_empty();
+        if stuck && self.queue.front().is_some_and(|q| now >= q.at + timeout) {
+            p.kill();
+            self.process = None;
+            if let Some(q) = self.queue.pop_front() {
+                let message = format!(
+                    "Task timed out after {:.2} seconds: the runtime never asked for this event",
+                    timeout.as_secs_f64()
+                );
+                let error = FunctionError::platform(Cause::Timeout, "Sandbox.Timedout", &message);
+                self.finish_unsent(q, error, vec![message]);
+            }
+            return;
+        }
         if let Some(i) = self.in_flight.iter().position(|f| now >= f.sent + timeout) {
             let until = self.in_flight[i].sent + timeout;
             let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
             self.complete(
                 i,
-                Outcome::Error(FunctionError::new("Sandbox.Timedout", &message)),
+                Outcome::Error(FunctionError::platform(Cause::Timeout, "Sandbox.Timedout", &message)),
                 until,
                 Some("the function was stopped at its timeout; the next event starts with a fresh init"),
             );
@@ -894,8 +1032,8 @@ impl Controller {
         let (mut telemetry_status, mut error_type) = ("success", None);
         if let Outcome::Error(e) = &outcome {
             (telemetry_status, error_type) = ("error", Some(e.error_type.clone()));
-            match e.error_type.as_str() {
-                "Sandbox.Timedout" => {
+            match e.cause {
+                Cause::Timeout => {
                     telemetry_status = "timeout";
                     lines.push(format!(
                         "{id} Task timed out after {:.2} seconds",
@@ -904,7 +1042,7 @@ impl Controller {
                     status = "\tStatus: timeout".into();
                     alive = false;
                 }
-                "Runtime.ExitError" => {
+                Cause::Exit => {
                     telemetry_status = "failure";
                     lines.push(String::from_utf8_lossy(&e.document).into_owned());
                     status = "\tStatus: error\tError Type: Runtime.ExitError".into();
@@ -1094,7 +1232,7 @@ fn stream_error(trailers: &[(String, String)]) -> Option<FunctionError> {
     Some(FunctionError {
         error_type: error_type.to_owned(),
         document,
-        init: false,
+        cause: Cause::Function,
     })
 }
 

@@ -14,7 +14,9 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use crate::environment::{Config, Environment, FunctionError, Invocation, Outcome, Progress};
+use crate::environment::{
+    Cause, Config, Environment, FunctionError, Invocation, Outcome, Progress,
+};
 use crate::local::MAX_EVENT;
 
 /// Everything a local run needs: the function and its events.
@@ -26,7 +28,7 @@ pub struct Spec {
 /// Lambda's answer to an event over its 6 MB limit: the function never sees it.
 fn refuse_oversized(len: usize) {
     println!(
-        "{{\"errorType\":\"RequestEntityTooLargeException\",\"errorMessage\":\"Request must be smaller than {MAX_EVENT} bytes for the InvokeFunction operation\"}}"
+        "{{\"errorType\":\"RequestTooLargeException\",\"errorMessage\":\"Request must be smaller than {MAX_EVENT} bytes for the InvokeFunction operation\"}}"
     );
     eprintln!(
         "invoke: this event ({len} B) is over Lambda's 6 MB limit: Lambda refuses it; not sent"
@@ -65,19 +67,16 @@ fn printer(tally: Arc<Mutex<Tally>>, arm64: bool) -> Box<dyn FnMut(Progress) + S
                     println!("{}", String::from_utf8_lossy(body));
                 }
                 (None, Outcome::Error(e)) => {
-                    if !matches!(
-                        e.error_type.as_str(),
-                        "Sandbox.Timedout" | "Runtime.ExitError"
-                    ) {
+                    if !matches!(e.cause, Cause::Timeout | Cause::Exit) {
                         println!("{}", String::from_utf8_lossy(&e.document));
                     }
                 }
                 (None, Outcome::Streamed) => {}
             }
-            init_failed = error.is_some_and(|e| e.init);
+            init_failed = error.is_some_and(|e| e.cause == Cause::Init);
             let mut t = tally.lock().unwrap_or_else(|e| e.into_inner());
             match error {
-                Some(e) if e.init => t.failed = true,
+                Some(e) if e.cause == Cause::Init => t.failed = true,
                 Some(_) => t.function_error = true,
                 None => {}
             }

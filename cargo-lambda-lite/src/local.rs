@@ -6,6 +6,7 @@
 //! `restore/next` and a telemetry subscription, so a function using them runs locally.
 
 use std::io::{Read, Write};
+
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -37,6 +38,8 @@ pub enum Msg {
         reply: Sender<Vec<u8>>,
         at: Instant,
         bytes: usize,
+        /// The body ended without its last chunk: the connection broke.
+        broken: bool,
     },
 }
 
@@ -94,6 +97,16 @@ pub fn bad_request(message: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The API's refusal of a call the state does not allow.
+pub fn forbidden(error_type: &str, message: &str) -> Vec<u8> {
+    let body = serde_json::json!({"errorType": error_type, "errorMessage": message}).to_string();
+    format!(
+        "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
 pub fn accepted() -> Vec<u8> {
     b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"OK\"}".to_vec()
 }
@@ -142,6 +155,8 @@ pub type Sink = Arc<dyn Fn(Msg) -> bool + Send + Sync>;
 
 pub struct LocalApi {
     pub address: String,
+    /// Set when the API is dropped: its listener stops.
+    stopped: Arc<std::sync::atomic::AtomicBool>,
     messages: Option<Receiver<Msg>>,
     connections: Arc<AtomicUsize>,
     pub extensions: Arc<Mutex<Extensions>>,
@@ -152,7 +167,7 @@ impl LocalApi {
     /// requests are parked (a benchmark's extensions only start).
     pub fn start() -> std::io::Result<LocalApi> {
         let (tx, rx) = channel();
-        let mut api = LocalApi::serve(Box::new(move |m| tx.send(m).is_ok()), false)?;
+        let mut api = LocalApi::serve(Box::new(move |m| tx.send(m).is_ok()), false, "local")?;
         api.messages = Some(rx);
         Ok(api)
     }
@@ -162,23 +177,32 @@ impl LocalApi {
     pub fn serve(
         sink: Box<dyn Fn(Msg) -> bool + Send + Sync>,
         extensions: bool,
+        function: &str,
     ) -> std::io::Result<LocalApi> {
+        let function: Arc<str> = Arc::from(function);
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let address = listener.local_addr()?.to_string();
         let sink: Sink = Arc::from(sink);
         let connections = Arc::new(AtomicUsize::new(0));
         let registry = Arc::new(Mutex::new(Extensions::default()));
         let (count, ext) = (connections.clone(), registry.clone());
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = stopped.clone();
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
                 let id = count.fetch_add(1, Ordering::SeqCst);
                 let (sink, ext) = (sink.clone(), ext.clone());
-                thread::spawn(move || serve(stream, id, sink, ext, extensions));
+                let function = function.clone();
+                thread::spawn(move || serve(stream, id, sink, ext, extensions, &function));
             }
         });
         Ok(LocalApi {
             address,
             messages: None,
+            stopped,
             connections,
             extensions: registry,
         })
@@ -196,6 +220,15 @@ impl LocalApi {
     }
 }
 
+impl Drop for LocalApi {
+    /// Stops the listener (a connection wakes its `accept`); the connections still open end
+    /// with their processes.
+    fn drop(&mut self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(&self.address);
+    }
+}
+
 fn lower_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
@@ -209,6 +242,7 @@ fn serve(
     tx: Sink,
     extensions: Arc<Mutex<Extensions>>,
     forward_extensions: bool,
+    function: &str,
 ) {
     let _ = stream.set_nodelay(true);
     let mut buf = Vec::new();
@@ -243,8 +277,9 @@ fn serve(
                 });
                 id
             };
-            let body =
-                r#"{"functionName":"local","functionVersion":"$LATEST","handler":"bootstrap"}"#;
+            let body = serde_json::json!({"functionName": function, "functionVersion": "$LATEST",
+                                          "handler": "bootstrap"})
+            .to_string();
             let answer = format!(
                 "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: {id}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
                 body.len()
@@ -317,6 +352,7 @@ fn serve(
                                 reply: rtx,
                                 at: Instant::now(),
                                 bytes,
+                                broken: false,
                             });
                             if let Ok(answer) = rrx.recv() {
                                 let _ = stream.write_all(&answer);
@@ -332,7 +368,18 @@ fn serve(
                         }
                     }
                     Some(Chunk::Last(trailers)) => break trailers,
-                    None => return,
+                    None => {
+                        // The connection broke (or the chunking did) before the last chunk.
+                        tx(Msg::End {
+                            connection,
+                            trailers: Vec::new(),
+                            reply: rtx,
+                            at: Instant::now(),
+                            bytes,
+                            broken: true,
+                        });
+                        return;
+                    }
                 }
             };
             if !tx(Msg::End {
@@ -341,6 +388,7 @@ fn serve(
                 reply: rtx,
                 at: Instant::now(),
                 bytes,
+                broken: false,
             }) {
                 return;
             }
@@ -458,6 +506,9 @@ fn read_chunk(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Chunk> {
         if let Some(nl) = buf.windows(2).position(|w| w == b"\r\n") {
             let line = String::from_utf8_lossy(&buf[..nl]).into_owned();
             let size = usize::from_str_radix(line.split(';').next()?.trim(), 16).ok()?;
+            if size > MAX_STREAM {
+                return None; // no chunk of an answer Lambda accepts is that large
+            }
             if size == 0 {
                 // Trailers until the empty line.
                 let mut at = nl + 2;
@@ -491,11 +542,17 @@ fn read_chunk(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Chunk> {
 }
 
 /// A `/next` answer as the service frames it: Content-Length up to 2 KB, one chunk above.
-pub fn next_response(request_id: &str, deadline_ms: u128, trace: &str, event: &[u8]) -> Vec<u8> {
+pub fn next_response(
+    function: &str,
+    request_id: &str,
+    deadline_ms: u128,
+    trace: &str,
+    event: &[u8],
+) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {request_id}\r\n\
          Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\n\
-         Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:012345678912:function:local\r\n\
+         Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:012345678912:function:{function}\r\n\
          Lambda-Runtime-Trace-Id: {trace}\r\n"
     )
     .into_bytes();

@@ -60,8 +60,16 @@ impl Telemetry {
             .filter_map(|t| t.as_str().map(str::to_owned))
             .collect();
         let buffering = &request["buffering"];
-        let max_items = buffering["maxItems"].as_u64().unwrap_or(1000).max(1) as usize;
-        let timeout = Duration::from_millis(buffering["timeoutMs"].as_u64().unwrap_or(1000));
+        // Lambda's ranges: 1,000 to 10,000 items, 25 ms to 30 s.
+        let max_items = buffering["maxItems"].as_u64().unwrap_or(1000);
+        let timeout_ms = buffering["timeoutMs"].as_u64().unwrap_or(1000);
+        if !(1000..=10_000).contains(&max_items) {
+            return Err(format!("buffering.maxItems {max_items}: 1000 to 10000"));
+        }
+        if !(25..=30_000).contains(&timeout_ms) {
+            return Err(format!("buffering.timeoutMs {timeout_ms}: 25 to 30000"));
+        }
+        let (max_items, timeout) = (max_items as usize, Duration::from_millis(timeout_ms));
         let mut subscription = Subscription {
             pusher: pusher(uri),
             types,

@@ -378,10 +378,7 @@ fn payloads_over_lambdas_limits_are_refused_as_lambda_does() {
         .unwrap();
     let (stdout, stderr) = text(&run);
     assert_eq!(run.status.code(), Some(3), "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("RequestEntityTooLargeException"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("RequestTooLargeException"), "{stdout}");
     assert!(stdout.contains("Function.ResponseSizeTooLarge"), "{stdout}");
     assert!(
         stdout.contains("Response payload size (7340032 bytes)"),
@@ -701,4 +698,42 @@ fn new_http_scaffolds_a_function_that_answers_each_source_in_its_shape() {
         "ALB: {}",
         answers[3]
     );
+}
+
+#[test]
+fn a_runtime_that_strays_from_lambda_lites_patterns_gets_lambdas_answers() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/odd_runtime.py");
+    let path = format!("PATH={}", std::env::var("PATH").unwrap_or_default());
+    let run = tool()
+        .arg("invoke")
+        .arg(&script)
+        .args(["--timeout", "1", "--env", &path])
+        .args(["--event", r#""chunked""#, "--event", r#""late-init-error""#])
+        .args(["--event", r#""cut""#, "--event", r#""no-next""#])
+        .args(["--event", r#""after""#, "--event", r#""fine""#])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&run);
+    assert_eq!(run.status.code(), Some(3), "{stdout}\n{stderr}");
+    // A whole answer sent chunked is an answer, not a stream.
+    assert!(stdout.contains("\n\"chunked answer\"\n"), "{stdout}");
+    // An init error after the init is refused (403) and changes nothing.
+    assert!(stdout.contains("\n\"init/error 403\"\n"), "{stdout}");
+    // A chunked answer cut before its last chunk fails the invocation; it does not hang.
+    assert!(
+        stdout.contains("Runtime.Unknown") && stdout.contains("ended before its last chunk"),
+        "{stdout}"
+    );
+    // A runtime that never asks for the next event: that event times out, the environment
+    // is reset, and the one after gets a fresh init.
+    assert!(stdout.contains("\n\"no-next\"\n"), "{stdout}");
+    assert!(
+        stdout
+            .contains("Task timed out after 1.00 seconds: the runtime never asked for this event"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\n\"fine\"\n"), "{stdout}");
+    let report = reports(&stdout);
+    assert_eq!(report.len(), 5, "the timed-out event never ran: {stdout}");
+    assert!(report[4].contains("Init Duration"), "{stdout}");
 }

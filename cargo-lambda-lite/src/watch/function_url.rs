@@ -258,43 +258,39 @@ fn buffered(body: &[u8]) -> Response {
 
 /// Waits for the answer's head, then answers: buffered, or streamed as it is written.
 async fn answer(mut progress: UnboundedReceiver<Progress>) -> Response {
-    let mut collected = Vec::new();
     let mut http_stream = None;
     while let Some(p) = progress.recv().await {
         match p {
-            Progress::Started { .. } => {}
             Progress::Stream { content_type } => {
-                if content_type.as_deref() == Some(HTTP_INTEGRATION) {
-                    http_stream = Some(Vec::new());
-                } else {
-                    return streamed(StatusCode::OK, HeaderMap::new(), Vec::new(), progress);
-                }
-            }
-            Progress::Chunk(c) => match &mut http_stream {
-                Some(prelude) => {
-                    prelude.extend_from_slice(&c);
-                    if let Some(at) = prelude.windows(8).position(|w| w == [0u8; 8]) {
-                        let Ok(description) = serde_json::from_slice::<Value>(&prelude[..at])
-                        else {
-                            return bad_gateway();
-                        };
-                        let Ok((status, headers)) = head(&description) else {
-                            return bad_gateway();
-                        };
-                        let rest = prelude[at + 8..].to_vec();
-                        return streamed(status, headers, rest, progress);
+                if content_type.as_deref() != Some(HTTP_INTEGRATION) {
+                    let mut headers = HeaderMap::new();
+                    if let Some(v) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                        headers.insert("content-type", v);
                     }
+                    return streamed(StatusCode::OK, headers, Vec::new(), progress);
                 }
-                None => collected.extend_from_slice(&c),
-            },
-            Progress::Answered(outcome) => {
-                return match outcome {
-                    Outcome::Response(body) => buffered(&body),
-                    Outcome::Streamed if http_stream.is_none() => buffered(&collected),
-                    _ => bad_gateway(),
-                };
+                http_stream = Some(Vec::new());
             }
-            Progress::Done(_) => {}
+            // The HTTP integration prelude, until its eight NULs: the response head.
+            Progress::Chunk(c) => {
+                let Some(prelude) = &mut http_stream else {
+                    continue;
+                };
+                prelude.extend_from_slice(&c);
+                if let Some(at) = prelude.windows(8).position(|w| w == [0u8; 8]) {
+                    let Ok(description) = serde_json::from_slice::<Value>(&prelude[..at]) else {
+                        return bad_gateway();
+                    };
+                    let Ok((status, headers)) = head(&description) else {
+                        return bad_gateway();
+                    };
+                    let rest = prelude[at + 8..].to_vec();
+                    return streamed(status, headers, rest, progress);
+                }
+            }
+            Progress::Answered(Outcome::Response(body)) => return buffered(&body),
+            Progress::Answered(_) => return bad_gateway(),
+            Progress::Started { .. } | Progress::Done(_) => {}
         }
     }
     bad_gateway()

@@ -117,17 +117,20 @@ impl Function {
     }
 
     /// A new build: new invocations start environments from `config`. The old generation's
-    /// idle environments are shut down before this returns (the next invocation waits for
-    /// it); busy ones finish what they were given first.
+    /// idle environments are shut down before this returns (outside the lock: invocations
+    /// are not held up meanwhile); busy ones finish what they were given first.
     pub fn reload(&self, config: Config) {
-        let mut st = self.lock();
-        st.generation += 1;
-        st.config = Arc::new(config);
-        let generation = st.generation;
-        let (idle, keep): (Vec<Slot>, Vec<Slot>) = std::mem::take(&mut st.slots)
-            .into_iter()
-            .partition(|s| s.generation != generation && s.busy == 0);
-        st.slots = keep;
+        let idle = {
+            let mut st = self.lock();
+            st.generation += 1;
+            st.config = Arc::new(config);
+            let generation = st.generation;
+            let (idle, keep): (Vec<Slot>, Vec<Slot>) = std::mem::take(&mut st.slots)
+                .into_iter()
+                .partition(|s| s.generation != generation && s.busy == 0);
+            st.slots = keep;
+            idle
+        };
         for slot in idle {
             slot.environment.shut_down();
         }

@@ -18,6 +18,12 @@ use super::functions::{Function, Refused};
 use crate::environment::{Invocation, Outcome, Progress};
 use crate::local::MAX_EVENT;
 
+/// The most payload one eventstream frame carries (the format's frames stop at 16 MB).
+const FRAME_PAYLOAD: usize = 1 << 20;
+
+/// Lambda's limit on an asynchronous (`Event`) invocation's payload.
+const MAX_ASYNC_EVENT: usize = 1024 * 1024;
+
 /// How much of an invocation's log `X-Amz-Log-Type: Tail` returns.
 const TAIL_BYTES: usize = 4096;
 
@@ -202,6 +208,15 @@ pub async fn invoke(
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
     match header("x-amz-invocation-type").unwrap_or("RequestResponse") {
         "RequestResponse" => {}
+        "Event" if event.len() > MAX_ASYNC_EVENT => {
+            return api_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestTooLargeException",
+                &format!(
+                    "Request must be smaller than {MAX_ASYNC_EVENT} bytes for an asynchronous (Event) invocation"
+                ),
+            );
+        }
         "Event" => {
             queue_event(function, event);
             return StatusCode::ACCEPTED.into_response();
@@ -261,8 +276,8 @@ fn frame(kind: &'static str, content_type: &'static str, payload: Vec<u8>) -> By
             EventValue::String(content_type.into()),
         ));
     let mut out = Vec::new();
-    // Writing to a Vec fails only for a message over the format's 16 MB frame limit; the
-    // chunks given here are the function's writes (at most its 6 MB buffered answer).
+    // Writing to a Vec fails only for a message over the format's 16 MB frame limit, and
+    // payloads come here in pieces of FRAME_PAYLOAD bytes.
     if aws_smithy_eventstream::frame::write_message_to(&message, &mut out).is_err() {
         out.clear();
     }
@@ -289,20 +304,25 @@ pub async fn invoke_with_response_stream(
     };
     let (tx, rx) = unbounded_channel::<Result<Bytes, std::convert::Infallible>>();
     tokio::spawn(async move {
-        // The InvokeComplete event, once the answer is known (and with `tail`, the log).
+        // Each piece of the answer a PayloadChunk (a caller that went away stops nothing: the
+        // function runs to its end), then InvokeComplete once the answer is known (with
+        // `tail`, once the log is).
+        let payload = |bytes: &[u8]| {
+            for piece in bytes.chunks(FRAME_PAYLOAD) {
+                let _ = tx.send(Ok(frame(
+                    "PayloadChunk",
+                    "application/octet-stream",
+                    piece.to_vec(),
+                )));
+            }
+        };
         let mut complete = serde_json::Map::new();
         while let Some(p) = progress.recv().await {
-            let frame = match p {
-                Progress::Chunk(c) => frame("PayloadChunk", "application/octet-stream", c),
+            match p {
+                Progress::Chunk(c) => payload(&c),
                 Progress::Answered(outcome) => {
                     match outcome {
-                        Outcome::Response(body) => {
-                            let _ = tx.send(Ok(frame(
-                                "PayloadChunk",
-                                "application/octet-stream",
-                                body,
-                            )));
-                        }
+                        Outcome::Response(body) => payload(&body),
                         Outcome::Streamed => {}
                         Outcome::Error(e) => {
                             complete.insert("ErrorCode".into(), e.error_type.into());
@@ -312,25 +332,21 @@ pub async fn invoke_with_response_stream(
                             );
                         }
                     }
-                    if tail {
-                        continue;
+                    if !tail {
+                        break;
                     }
-                    break;
                 }
                 Progress::Done(done) => {
                     complete.insert("LogResult".into(), log_result(&done.log).into());
                     break;
                 }
-                Progress::Started { .. } | Progress::Stream { .. } => continue,
-            };
-            // A caller that went away stops nothing: the function runs to its end.
-            let _ = tx.send(Ok(frame));
+                Progress::Started { .. } | Progress::Stream { .. } => {}
+            }
         }
-        let payload = serde_json::Value::Object(complete).to_string();
         let _ = tx.send(Ok(frame(
             "InvokeComplete",
             "application/json",
-            payload.into_bytes(),
+            serde_json::Value::Object(complete).to_string().into_bytes(),
         )));
     });
     let mut r = Response::new(Body::from_stream(UnboundedReceiverStream::new(rx)));
@@ -342,10 +358,6 @@ pub async fn invoke_with_response_stream(
     h.insert(
         "x-amz-executed-version",
         HeaderValue::from_static("$LATEST"),
-    );
-    h.insert(
-        "x-amzn-remapped-content-type",
-        HeaderValue::from_static("application/octet-stream"),
     );
     r
 }

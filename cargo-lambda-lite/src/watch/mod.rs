@@ -164,7 +164,14 @@ pub fn watch(args: Args) -> Result<ExitCode, String> {
         )
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
-            eprintln!("watch: shutting down every environment (SHUTDOWN, SIGTERM, SIGKILL)…");
+            eprintln!(
+                "watch: shutting down every environment (SHUTDOWN, SIGTERM, SIGKILL) once its invocations are done; Ctrl-C again to exit now…"
+            );
+            tokio::spawn(async {
+                let _ = tokio::signal::ctrl_c().await;
+                eprintln!("watch: exiting now");
+                std::process::exit(130);
+            });
         })
         .await
     });

@@ -197,7 +197,9 @@ impl Project {
             let bootstrap = dir.join("bootstrap");
             std::fs::copy(&exe, &bootstrap)
                 .map_err(|e| format!("{} → {}: {e}", exe.display(), bootstrap.display()))?;
-            // Two generations back runs nothing any more.
+            // The last two builds are kept: an environment of the one before that was idle
+            // or busy through a whole rebuild, and is gone unless it is still busy (then its
+            // next fresh init fails, and it is retired when its invocations are done).
             if let Some(old) = self.generation.checked_sub(2) {
                 let _ = std::fs::remove_dir_all(self.generations.join(&name).join(old.to_string()));
             }
