@@ -584,6 +584,52 @@ impl Controller {
         }
     }
 
+    /// An extension asks for its next event: the one kept for it, or it waits.
+    fn extension_next(&mut self, r: Request) {
+        let id = r
+            .header("lambda-extension-identifier")
+            .unwrap_or("")
+            .to_owned();
+        match self
+            .extension_events
+            .get_mut(&id)
+            .and_then(VecDeque::pop_front)
+        {
+            Some(event) => r.respond(extension_response(&event)),
+            None => {
+                self.extension_waiting.insert(id, r);
+            }
+        }
+    }
+
+    /// An environment reset (a timeout, a crash): its extensions get `SHUTDOWN` with the
+    /// reason and up to 2 s to exit, then everything is stopped.
+    fn reset(&mut self, mut p: Process, reason: &str) {
+        let deadline = local::epoch_ms() + EXTERNAL_SHUTDOWN_GRACE.as_millis();
+        self.tell_extensions(
+            "SHUTDOWN",
+            || json!({"eventType": "SHUTDOWN", "shutdownReason": reason, "deadlineMs": deadline}),
+        );
+        let _ = p.child.kill();
+        let t0 = Instant::now();
+        while t0.elapsed() < EXTERNAL_SHUTDOWN_GRACE
+            && p.extensions
+                .iter_mut()
+                .any(|c| c.try_wait().ok().flatten().is_none())
+        {
+            // Their output and their last requests are served; the rest waits its turn.
+            match self.inbox.recv_timeout(Duration::from_millis(2)) {
+                Ok(Inbox::Log(source, line)) => self.log(source, line),
+                Ok(Inbox::Api(Msg::Request(r))) if r.path.ends_with("/extension/event/next") => {
+                    self.extension_next(r);
+                }
+                Ok(other) => self.deferred.push_back(other),
+                Err(_) => {}
+            }
+        }
+        p.kill();
+    }
+
     /// Sends `event` to every extension registered for `kind` (`INVOKE`, `SHUTDOWN`).
     fn tell_extensions(&mut self, kind: &str, event: impl FnOnce() -> serde_json::Value) {
         let ids: Vec<String> = self
@@ -695,20 +741,7 @@ impl Controller {
                     return;
                 }
                 if r.path.ends_with("/extension/event/next") {
-                    let id = r
-                        .header("lambda-extension-identifier")
-                        .unwrap_or("")
-                        .to_owned();
-                    match self
-                        .extension_events
-                        .get_mut(&id)
-                        .and_then(VecDeque::pop_front)
-                    {
-                        Some(event) => r.respond(extension_response(&event)),
-                        None => {
-                            self.extension_waiting.insert(id, r);
-                        }
-                    }
+                    self.extension_next(r);
                     self.check_init();
                     return;
                 }
@@ -946,8 +979,9 @@ impl Controller {
             let why = status.to_string();
             let ready = p.ready();
             // Its extensions go with it.
-            p.kill();
-            self.process = None;
+            if let Some(p) = self.process.take() {
+                self.reset(p, "failure");
+            }
             if !ready {
                 if let Some(i) = self.queue.pop_front() {
                     let error = FunctionError::platform(
@@ -1098,8 +1132,10 @@ impl Controller {
                 Ok(None) if alive => self.process = Some(p),
                 Ok(Some(status)) if alive && self.in_flight.is_empty() => {
                     self.exited_after_answering(&status.to_string());
+                    self.reset(p, "failure");
                 }
-                _ => p.kill(),
+                _ if telemetry_status == "timeout" => self.reset(p, "timeout"),
+                _ => self.reset(p, "failure"),
             }
         }
         let mut log = f.log.take().unwrap_or_default();

@@ -716,8 +716,10 @@ fn extensions_get_invoke_and_shutdown_and_telemetry_subscribers_get_platform_rec
     let extension_log = format!("EXTENSION_LOG={}", events.display());
     let mut w = Watch::fixture(
         "extensions",
-        "echo",
+        "concurrent",
         &[
+            "--timeout",
+            "1",
             "--extension",
             examples.join("extension").to_str().unwrap(),
             "--extension",
@@ -749,6 +751,14 @@ fn extensions_get_invoke_and_shutdown_and_telemetry_subscribers_get_platform_rec
         line.contains(", init "),
         "the cold start's init duration: {line}"
     );
+    // A timeout resets the environment: SHUTDOWN (timeout) first; the next invocation starts
+    // the extensions afresh.
+    let more = w.py(
+        "for e in ['sleep:3000:late', 'three']:\n    \
+             r = l.invoke(FunctionName='fixture', Payload=json.dumps(e).encode(), LogType='Tail')\n    \
+             print(base64.b64decode(r['LogResult']).decode().split()[2])",
+    );
+    let more: Vec<&str> = more.lines().collect();
     // Ctrl-C: SHUTDOWN to the extensions, which exit; nothing is left to SIGKILL.
     let log = w.log.clone();
     drop(w);
@@ -767,6 +777,9 @@ fn extensions_get_invoke_and_shutdown_and_telemetry_subscribers_get_platform_rec
         [
             serde_json::json!({"eventType": "INVOKE", "requestId": ids[0]}),
             serde_json::json!({"eventType": "INVOKE", "requestId": ids[1]}),
+            serde_json::json!({"eventType": "INVOKE", "requestId": more[0]}),
+            serde_json::json!({"eventType": "SHUTDOWN", "shutdownReason": "timeout"}),
+            serde_json::json!({"eventType": "INVOKE", "requestId": more[1]}),
             serde_json::json!({"eventType": "SHUTDOWN", "shutdownReason": "spindown"}),
         ]
     );
