@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{needs_python, repo, tool};
+use support::{needs_curl, needs_python, repo, tool};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -361,28 +361,6 @@ fn streams_arrive_as_they_are_written_over_eventstream_and_function_urls() {
     let (head, body) = curl(&w, &[], "/lambda-url/fixture/?plain");
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(!body.is_empty());
-}
-
-/// curl, installed with apt-get (as root) when missing.
-fn needs_curl() {
-    let has = || {
-        Command::new("curl")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !has() {
-        eprintln!("installing curl (apt-get install curl)…");
-        let _ = Command::new("apt-get").args(["update", "-qq"]).status();
-        let _ = Command::new("apt-get")
-            .args(["install", "-y", "-qq", "curl"])
-            .status();
-        assert!(
-            has(),
-            "this test needs curl: install Debian's `curl` (apt-get install curl)"
-        );
-    }
 }
 
 /// `curl` a URL of the watch; returns the response head and body.

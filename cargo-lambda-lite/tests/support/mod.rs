@@ -19,8 +19,12 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// One installation at a time: the tests of a file run on parallel threads.
+static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// `python3 -c "import {modules}"` works, after `pip install {package}` if needed.
 pub fn needs_python(modules: &str, package: &str) {
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     let has = || {
         Command::new("python3")
             .args(["-c", &format!("import {modules}")])
@@ -37,6 +41,29 @@ pub fn needs_python(modules: &str, package: &str) {
         assert!(
             installed && has(),
             "this test needs {package}: `python3 -m pip install '{package}'` failed; install it by hand"
+        );
+    }
+}
+
+/// curl, installed with apt-get (as root) when missing.
+pub fn needs_curl() {
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    let has = || {
+        Command::new("curl")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has() {
+        eprintln!("installing curl (apt-get install curl)…");
+        let _ = Command::new("apt-get").args(["update", "-qq"]).status();
+        let _ = Command::new("apt-get")
+            .args(["install", "-y", "-qq", "curl"])
+            .status();
+        assert!(
+            has(),
+            "this test needs curl: install Debian's `curl` (apt-get install curl)"
         );
     }
 }
