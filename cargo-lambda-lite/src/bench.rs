@@ -218,6 +218,7 @@ pub fn bench(args: &[String]) -> Res<ExitCode> {
                     &id,
                     local::epoch_ms() + 3000,
                     "Root=1-0-0;Sampled=0",
+                    &[],
                     event,
                 ));
                 // The answer and a new GET /next, in either order (a runtime that opens a
@@ -324,6 +325,7 @@ pub fn bench_stream(args: &[String]) -> Res<ExitCode> {
                 &id,
                 local::epoch_ms() + 60_000,
                 "Root=1-0-0;Sampled=0",
+                &[],
                 event,
             ));
             let (bytes, first, end) =
@@ -453,6 +455,7 @@ pub fn bench_concurrency(args: &[String]) -> Res<ExitCode> {
                     &local::request_id(),
                     local::epoch_ms() + 60_000,
                     "Root=1-0-0;Sampled=0",
+                    &[],
                     b"5",
                 ));
                 sent += 1;

@@ -124,6 +124,7 @@ pub fn run(spec: Spec) -> Result<ExitCode, String> {
         environment.invoke(Invocation {
             event: event.clone(),
             tail: false,
+            headers: Vec::new(),
             progress: printer(tally.clone(), arm64),
         });
     }

@@ -547,6 +547,7 @@ pub fn next_response(
     request_id: &str,
     deadline_ms: u128,
     trace: &str,
+    extra: &[(String, String)],
     event: &[u8],
 ) -> Vec<u8> {
     let mut out = format!(
@@ -556,6 +557,9 @@ pub fn next_response(
          Lambda-Runtime-Trace-Id: {trace}\r\n"
     )
     .into_bytes();
+    for (name, value) in extra {
+        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
     if event.len() > 2048 {
         out.extend_from_slice(
             format!("Transfer-Encoding: chunked\r\n\r\n{:x}\r\n", event.len()).as_bytes(),

@@ -162,6 +162,18 @@ fn the_invoke_api_answers_boto3_the_aws_cli_and_invoke_name_as_lambda_does() {
         out.contains("REPORT RequestId: ") && out.contains("Init Duration: "),
         "{out}"
     );
+    // What the invoker passes reaches the runtime: the client context (decoded) and the tenant.
+    let out = w.py(
+        "cc = base64.b64encode(json.dumps({'custom': {'k': 'v'}, 'env': {}}).encode()).decode()\n\
+         r = l.invoke(FunctionName='fixture', Payload=b'\"invoker\"', ClientContext=cc, TenantId='tenant-1')\n\
+         print(r['Payload'].read().decode())",
+    );
+    assert_eq!(
+        out,
+        r#"client context {"custom": {"k": "v"}, "env": {}}, tenant tenant-1"#,
+        "{}",
+        w.text()
+    );
     // Errors of the function, and the API's own refusals, as the SDK reports them.
     let out = w.py(
         "r = l.invoke(FunctionName='fixture', Payload=b'\"fail\"')\n\

@@ -84,6 +84,9 @@ pub struct Invocation {
     pub event: Vec<u8>,
     /// Keep what the invocation logged (for the Invoke API's `X-Amz-Log-Type: Tail`).
     pub tail: bool,
+    /// What the invoker passed for the runtime (`Lambda-Runtime-Client-Context`,
+    /// `Lambda-Runtime-Aws-Tenant-Id`), as headers of its `/next` answer.
+    pub headers: Vec<(String, String)>,
     /// Told what becomes of it, on the environment's thread, in order.
     pub progress: Box<dyn FnMut(Progress) + Send>,
 }
@@ -397,6 +400,7 @@ impl Controller {
             &id,
             deadline_ms,
             &trace,
+            &invocation.headers,
             &invocation.event,
         ));
         self.show(&line);

@@ -54,10 +54,11 @@ pub async fn function_url(
         &body,
         &peer.ip().to_string(),
     );
-    let progress = match invoke_api::start(&function, event.to_string().into_bytes(), false) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    let progress =
+        match invoke_api::start(&function, event.to_string().into_bytes(), false, Vec::new()) {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
     answer(progress).await
 }
 

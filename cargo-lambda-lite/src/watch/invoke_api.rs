@@ -125,17 +125,49 @@ async fn accept(
     Ok((function, json_payload(&body)?))
 }
 
+/// What the invoker passes to the runtime: the client context (`X-Amz-Client-Context`, base64
+/// of a JSON document, decoded) and the tenant (`X-Amz-Tenant-Id`), as the runtime's headers.
+fn invoker_headers(headers: &HeaderMap) -> Result<Vec<(String, String)>, Response> {
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let mut out = Vec::new();
+    if let Some(context) = header("x-amz-client-context") {
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(context.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .filter(|t| serde_json::from_str::<serde_json::Value>(t).is_ok())
+            .ok_or_else(|| {
+                api_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequestContentException",
+                    "X-Amz-Client-Context must be the base64 of a JSON document",
+                )
+            })?;
+        // One header line: JSON's own line breaks are whitespace.
+        out.push((
+            "Lambda-Runtime-Client-Context".into(),
+            json.replace(['\r', '\n'], " "),
+        ));
+    }
+    if let Some(tenant) = header("x-amz-tenant-id") {
+        out.push(("Lambda-Runtime-Aws-Tenant-Id".into(), tenant.to_owned()));
+    }
+    Ok(out)
+}
+
 /// Runs an invocation: its progress arrives on the receiver. A throttled one is refused, as a
 /// synchronous invocation is on Lambda.
 pub fn start(
     function: &Arc<Function>,
     event: Vec<u8>,
     tail: bool,
+    headers: Vec<(String, String)>,
 ) -> Result<UnboundedReceiver<Progress>, Response> {
     let (tx, rx) = unbounded_channel();
     let invocation = Invocation {
         event,
         tail,
+        headers,
         progress: Box::new(move |p| {
             let _ = tx.send(p);
         }),
@@ -148,11 +180,12 @@ pub fn start(
 }
 
 /// An `Event` invocation: queued as Lambda queues it, retried while the function is throttled.
-fn queue_event(function: Arc<Function>, event: Vec<u8>) {
+fn queue_event(function: Arc<Function>, event: Vec<u8>, headers: Vec<(String, String)>) {
     tokio::spawn(async move {
         let mut invocation = Invocation {
             event,
             tail: false,
+            headers,
             progress: Box::new(|_| {}),
         };
         loop {
@@ -205,6 +238,10 @@ pub async fn invoke(
         Ok(accepted) => accepted,
         Err(r) => return r,
     };
+    let invoker = match invoker_headers(&headers) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
     match header("x-amz-invocation-type").unwrap_or("RequestResponse") {
         "RequestResponse" => {}
@@ -218,7 +255,7 @@ pub async fn invoke(
             );
         }
         "Event" => {
-            queue_event(function, event);
+            queue_event(function, event, invoker);
             return StatusCode::ACCEPTED.into_response();
         }
         "DryRun" => return StatusCode::NO_CONTENT.into_response(),
@@ -231,7 +268,7 @@ pub async fn invoke(
         }
     }
     let tail = header("x-amz-log-type") == Some("Tail");
-    let progress = match start(&function, event, tail) {
+    let progress = match start(&function, event, tail, invoker) {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -297,8 +334,12 @@ pub async fn invoke_with_response_stream(
         Ok(accepted) => accepted,
         Err(r) => return r,
     };
+    let invoker = match invoker_headers(&headers) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
     let tail = headers.get("x-amz-log-type").and_then(|v| v.to_str().ok()) == Some("Tail");
-    let mut progress = match start(&function, event, tail) {
+    let mut progress = match start(&function, event, tail, invoker) {
         Ok(p) => p,
         Err(r) => return r,
     };
