@@ -2,11 +2,13 @@
 """An external extension written against the Extensions and Telemetry APIs as documented, with
 nothing of lambda-lite: it registers for INVOKE and SHUTDOWN, subscribes to platform and
 function records (schema 2025-01-29, batches of at most 1000 items or 25 ms), writes every
-batch it is pushed as one JSON line to $TELEMETRY_LOG, and exits after SHUTDOWN."""
+batch it is pushed as one JSON line to $TELEMETRY_LOG, takes $EXTENSION_INVOKE_MS (default 0)
+over each INVOKE before it asks for the next event, and exits after SHUTDOWN."""
 import http.server
 import json
 import os
 import threading
+import time
 import urllib.request
 
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"]
@@ -55,3 +57,4 @@ while True:
         event = json.loads(r.read())
     if event["eventType"] == "SHUTDOWN":
         break
+    time.sleep(int(os.environ.get("EXTENSION_INVOKE_MS", "0")) / 1000)

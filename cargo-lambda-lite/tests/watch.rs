@@ -847,3 +847,41 @@ fn a_subscriber_written_to_the_documented_apis_gets_platform_and_function_record
             .all(|r| r["time"].as_str().is_some_and(|t| t.ends_with('Z')))
     );
 }
+
+#[test]
+fn an_invocation_ends_when_the_extensions_registered_for_invoke_are_back() {
+    let subscriber = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/telemetry_subscriber.py");
+    let batches = scratch("barrier").join("batches");
+    let log = format!("TELEMETRY_LOG={}", batches.display());
+    let w = Watch::fixture(
+        "barrier",
+        "echo",
+        &[
+            "--extension",
+            subscriber.to_str().unwrap(),
+            "--env",
+            &log,
+            "--env",
+            "EXTENSION_INVOKE_MS=300",
+        ],
+    );
+    // With the tail, the answer waits for the REPORT line: the next call finds the
+    // environment free again. Without it, the answer comes first and the environment stays
+    // busy for the extension's 300 ms: a call right after goes to a new environment.
+    let out = w.py(
+        "import re\n\
+         def call(e, tail=True):\n    \
+             r = l.invoke(FunctionName='fixture', Payload=json.dumps(e).encode(), **({'LogType': 'Tail'} if tail else {}))\n    \
+             assert r['Payload'].read().decode() == json.dumps(e)\n    \
+             if tail:\n        \
+                 log = base64.b64decode(r['LogResult']).decode()\n        \
+                 print(e, 'cold' if 'Init Duration' in log else 'warm', float(re.search(r'\\tDuration: ([0-9.]+)', log).group(1)) >= 300)\n\
+         call('a')\ncall('b')\ncall('c', tail=False)\ncall('d')",
+    );
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["a cold True", "b warm True", "d cold True"],
+        "{}",
+        w.text()
+    );
+}

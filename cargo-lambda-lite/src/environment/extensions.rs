@@ -44,7 +44,10 @@ impl Controller {
         {
             Some(event) => r.respond(extension_response(&event)),
             None => {
+                // Back and waiting: whatever it did for its last INVOKE is done.
+                self.extensions_busy.remove(&id);
                 self.extension_waiting.insert(id, r);
+                self.extensions_idle();
             }
         }
     }
@@ -70,6 +73,9 @@ impl Controller {
         }
         let event = event().to_string();
         for id in ids {
+            if kind == "INVOKE" {
+                self.extensions_busy.insert(id.clone());
+            }
             self.extension_event(&id, event.clone().into_bytes());
         }
     }

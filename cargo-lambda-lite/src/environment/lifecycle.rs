@@ -139,6 +139,7 @@ impl Controller {
             .clear();
         self.extension_events.clear();
         self.extension_waiting.clear();
+        self.extensions_busy.clear();
         self.telemetry.reset();
         self.telemetry.init_started();
         self.telemetry.record("platform.initStart", || {

@@ -11,7 +11,7 @@
 //! and 200 MB stream limits. [`lifecycle`] starts and ends the process and its extensions;
 //! [`extensions`] hands the extensions their events; the Telemetry API is `crate::telemetry`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -213,6 +213,8 @@ impl Environment {
                 telemetry: Telemetry::default(),
                 extension_events: BTreeMap::new(),
                 extension_waiting: BTreeMap::new(),
+                extensions_busy: BTreeSet::new(),
+                ending: Vec::new(),
             }
             .run()
         });
@@ -239,6 +241,35 @@ impl Environment {
     /// As [`Environment::shut_down`], without waiting for it.
     pub fn retire(self) {
         let _ = self.inbox.send(Inbox::Shutdown);
+    }
+}
+
+/// An answered invocation until its REPORT line (which waits for the extensions registered
+/// for INVOKE).
+struct Ending {
+    f: Option<InFlight>,
+    /// When the runtime answered.
+    answered: Instant,
+    /// The platform's lines before END (a timeout's, a crash's).
+    lines: Vec<String>,
+    /// The REPORT line's status fields.
+    status: String,
+    /// The environment lives on after it.
+    alive: bool,
+    telemetry_status: &'static str,
+    error_type: Option<String>,
+    note: Option<String>,
+}
+
+impl Ending {
+    fn timed_out(&mut self, id: &str, timeout: Duration) {
+        self.telemetry_status = "timeout";
+        self.lines.push(format!(
+            "{id} Task timed out after {:.2} seconds",
+            timeout.as_secs_f64()
+        ));
+        self.status = "\tStatus: timeout".into();
+        self.alive = false;
     }
 }
 
@@ -279,6 +310,10 @@ struct Controller {
     extension_events: BTreeMap<String, VecDeque<Vec<u8>>>,
     /// The `event/next` each extension waits in.
     extension_waiting: BTreeMap<String, Request>,
+    /// The extensions given an INVOKE and not back at `event/next` yet.
+    extensions_busy: BTreeSet<String>,
+    /// Answered invocations waiting for those extensions.
+    ending: Vec<Ending>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -299,7 +334,11 @@ impl Controller {
         let mut checked = Instant::now();
         loop {
             self.dispatch();
-            if self.shutting_down && self.queue.is_empty() && self.in_flight.is_empty() {
+            if self.shutting_down
+                && self.queue.is_empty()
+                && self.in_flight.is_empty()
+                && self.ending.is_empty()
+            {
                 self.stop_process();
                 return;
             }
@@ -344,7 +383,7 @@ impl Controller {
                 }
                 continue;
             };
-            if !p.ready() || self.in_flight.len() >= self.concurrency {
+            if !p.ready() || self.in_flight.len() + self.ending.len() >= self.concurrency {
                 return;
             }
             let Some(next) = p.idle.pop() else { return };
@@ -705,6 +744,7 @@ impl Controller {
                 let error = exit_error(&f.id, &why);
                 self.complete(0, Outcome::Error(error), Instant::now(), Some(note));
             }
+            self.end_with_environment();
             return;
         }
         let now = Instant::now();
@@ -745,6 +785,19 @@ impl Controller {
             }
             return;
         }
+        // An extension that takes the rest of the function timeout after the answer.
+        let late = |e: &Ending| e.f.as_ref().is_some_and(|f| now >= f.sent + timeout);
+        if let Some(i) = self.ending.iter().position(late) {
+            let mut ending = self.ending.remove(i);
+            let (id, sent) = ending
+                .f
+                .as_ref()
+                .map(|f| (f.id.clone(), f.sent))
+                .unwrap_or_else(|| (String::new(), now));
+            ending.timed_out(&id, timeout);
+            self.finish(ending, sent + timeout);
+            return;
+        }
         if let Some(i) = self.in_flight.iter().position(|f| now >= f.sent + timeout) {
             let until = self.in_flight[i].sent + timeout;
             let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
@@ -761,39 +814,57 @@ impl Controller {
     /// is gone with it, what else ran in it ends too.
     fn complete(&mut self, at: usize, outcome: Outcome, done: Instant, note: Option<&str>) {
         let mut f = self.in_flight.remove(at);
-        let mut p = self.process.take();
-        let id = &f.id;
-        let duration = done.saturating_duration_since(f.sent);
-        let mut lines = Vec::new();
-        let mut status = String::new();
-        let mut alive = true;
-        let (mut telemetry_status, mut error_type) = ("success", None);
+        let mut ending = Ending {
+            lines: Vec::new(),
+            status: String::new(),
+            alive: true,
+            telemetry_status: "success",
+            error_type: None,
+            note: note.map(str::to_owned),
+            answered: done,
+            f: None,
+        };
         if let Outcome::Error(e) = &outcome {
-            (telemetry_status, error_type) = ("error", Some(e.error_type.clone()));
+            (ending.telemetry_status, ending.error_type) = ("error", Some(e.error_type.clone()));
             match e.cause {
-                Cause::Timeout => {
-                    telemetry_status = "timeout";
-                    lines.push(format!(
-                        "{id} Task timed out after {:.2} seconds",
-                        self.config.timeout.as_secs_f64()
-                    ));
-                    status = "\tStatus: timeout".into();
-                    alive = false;
-                }
+                Cause::Timeout => ending.timed_out(&f.id, self.config.timeout),
                 Cause::Exit => {
-                    telemetry_status = "failure";
-                    lines.push(String::from_utf8_lossy(&e.document).into_owned());
-                    status = "\tStatus: error\tError Type: Runtime.ExitError".into();
-                    alive = false;
+                    ending.telemetry_status = "failure";
+                    ending
+                        .lines
+                        .push(String::from_utf8_lossy(&e.document).into_owned());
+                    ending.status = "\tStatus: error\tError Type: Runtime.ExitError".into();
+                    ending.alive = false;
                 }
                 _ => {}
             }
         }
         // The caller has its answer before the REPORT line is made.
         (f.progress)(Progress::Answered(outcome));
+        ending.f = Some(f);
+        // As on Lambda, the invocation ends once the extensions registered for INVOKE are
+        // back at event/next: the environment takes no other event meanwhile.
+        let running = self
+            .process
+            .as_mut()
+            .is_some_and(|p| p.child.try_wait().ok().flatten().is_none());
+        if ending.alive && running && !self.extensions_busy.is_empty() {
+            self.ending.push(ending);
+            return;
+        }
+        self.finish(ending, done);
+    }
+
+    /// Ends an answered invocation at `done`: its END and REPORT lines, its telemetry, its
+    /// [`Done`]. When the process is gone with it, what else ran in it ends too.
+    fn finish(&mut self, mut ending: Ending, done: Instant) {
+        let Some(mut f) = ending.f.take() else { return };
         if f.log.is_some() {
             self.settle_logs();
         }
+        let mut p = self.process.take();
+        let id = &f.id;
+        let duration = done.saturating_duration_since(f.sent);
         let rss = p
             .as_ref()
             .and_then(|p| local::peak_rss_kib(p.child.id()))
@@ -802,25 +873,28 @@ impl Controller {
             p.init_reported = true;
             p.init.take()
         });
+        let mut lines = std::mem::take(&mut ending.lines);
         lines.push(format!("END RequestId: {id}"));
         let billed = billed_ms(duration, init);
         let used_mb = rss.div_ceil(1024).max(1);
         lines.push(format!(
-            "REPORT RequestId: {id}\tDuration: {:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {} MB\tMax Memory Used: {used_mb} MB{}{status}",
+            "REPORT RequestId: {id}\tDuration: {:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {} MB\tMax Memory Used: {used_mb} MB{}{}",
             ms(duration),
             self.config.memory_mb,
             init.map(|i| format!("\tInit Duration: {:.2} ms", ms(i)))
                 .unwrap_or_default(),
+            ending.status,
         ));
+        let (telemetry_status, error_type) = (ending.telemetry_status, &ending.error_type);
         let record = |metrics| {
             let mut r = json!({"requestId": id, "status": telemetry_status, "metrics": metrics});
-            if let Some(t) = &error_type {
+            if let Some(t) = error_type {
                 r["errorType"] = json!(t);
             }
             r
         };
         self.telemetry.record("platform.runtimeDone", || {
-            record(json!({"durationMs": ms(duration)}))
+            record(json!({"durationMs": ms(ending.answered.saturating_duration_since(f.sent))}))
         });
         let memory_mb = self.config.memory_mb;
         self.telemetry.record("platform.report", || {
@@ -833,8 +907,8 @@ impl Controller {
         });
         if let Some(mut p) = p {
             match p.child.try_wait() {
-                Ok(None) if alive => self.process = Some(p),
-                Ok(Some(status)) if alive && self.in_flight.is_empty() => {
+                Ok(None) if ending.alive => self.process = Some(p),
+                Ok(Some(status)) if ending.alive && self.in_flight.is_empty() => {
                     self.exited_after_answering(&status.to_string());
                     self.reset(p, "failure");
                 }
@@ -851,13 +925,31 @@ impl Controller {
         (f.progress)(Progress::Done(Done {
             lines,
             log,
-            note: note.map(str::to_owned),
+            note: ending.note,
         }));
         (self.finished)();
         if self.process.is_none() {
-            while let Some(f) = self.in_flight.first() {
-                let error = exit_error(&f.id, "stopped with its environment");
-                self.complete(0, Outcome::Error(error), Instant::now(), None);
+            self.end_with_environment();
+        }
+    }
+
+    /// The process is gone: what was answered ends now, what was running fails with it.
+    fn end_with_environment(&mut self) {
+        for ending in std::mem::take(&mut self.ending) {
+            self.finish(ending, Instant::now());
+        }
+        while let Some(f) = self.in_flight.first() {
+            let error = exit_error(&f.id, "stopped with its environment");
+            self.complete(0, Outcome::Error(error), Instant::now(), None);
+        }
+    }
+
+    /// The extensions registered for INVOKE are all back at event/next: the invocations
+    /// waiting for them end.
+    fn extensions_idle(&mut self) {
+        if self.extensions_busy.is_empty() {
+            for ending in std::mem::take(&mut self.ending) {
+                self.finish(ending, Instant::now());
             }
         }
     }
