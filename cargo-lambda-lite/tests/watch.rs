@@ -885,3 +885,27 @@ fn an_invocation_ends_when_the_extensions_registered_for_invoke_are_back() {
         w.text()
     );
 }
+
+#[test]
+fn a_function_from_new_http_answers_its_function_url_through_watch() {
+    let dir = scratch("new-http");
+    let created = tool()
+        .args(["new", "--http", "web-fn"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let target = repo().join("target/watch-new-http");
+    let w = Watch::start(
+        "new-http",
+        &dir.join("web-fn"),
+        &["--no-reload"],
+        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+    );
+    let (head, body) = curl(&w, &[], "/lambda-url/web-fn/hi/there?name=Zo%C3%AB");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["message"], "Hello, Zoë!");
+    assert_eq!(json["path"], "/hi/there");
+}
