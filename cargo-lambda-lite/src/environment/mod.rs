@@ -954,13 +954,18 @@ impl Controller {
         }
     }
 
-    /// Waits a moment for log lines still in the pipes (a line written just before the
-    /// answer can arrive after it), putting everything else aside.
+    /// Waits for log lines still in the pipes (a line written just before the answer can
+    /// arrive after it, later still on a busy machine): until the output has been quiet for
+    /// 20 ms, 200 ms at most, putting everything else aside. Only for `Tail`.
     fn settle_logs(&mut self) {
-        let until = Instant::now() + Duration::from_millis(3);
-        while let Some(left) = until.checked_duration_since(Instant::now()) {
+        let end = Instant::now() + Duration::from_millis(200);
+        let mut quiet_until = Instant::now() + Duration::from_millis(20);
+        while let Some(left) = quiet_until.min(end).checked_duration_since(Instant::now()) {
             match self.inbox.recv_timeout(left) {
-                Ok(Inbox::Log(source, line)) => self.log(source, line),
+                Ok(Inbox::Log(source, line)) => {
+                    self.log(source, line);
+                    quiet_until = Instant::now() + Duration::from_millis(20);
+                }
                 Ok(other) => self.deferred.push_back(other),
                 Err(_) => break,
             }
