@@ -19,6 +19,7 @@ mod invoke;
 mod local;
 mod new;
 mod pack;
+mod settings;
 mod telemetry;
 #[cfg(feature = "watch")]
 mod watch;
@@ -358,15 +359,7 @@ fn json_event(event: Vec<u8>, from: &str) -> Result<Vec<u8>, String> {
 }
 
 fn spec(run: &RunArgs, bootstrap: PathBuf, events: Vec<Vec<u8>>) -> Result<invoke::Spec, String> {
-    let env = run
-        .env
-        .iter()
-        .map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .ok_or_else(|| format!("--env {kv}: expected KEY=VALUE"))
-        })
-        .collect::<Result<_, _>>()?;
+    let env = settings::key_values(&run.env, "--env")?;
     let timeout = environment::lambda_timeout(run.timeout)?;
     let wrapper = if elf_machine(&bootstrap) == Some(183) && std::env::consts::ARCH != "aarch64" {
         Some(build::arm64_wrapper()?)
@@ -554,18 +547,6 @@ fn build_one(
     Ok((artifacts.remove(0), manifest, arch))
 }
 
-#[cfg(feature = "deploy")]
-fn key_values(pairs: &[String], what: &str) -> Result<BTreeMap<String, String>, String> {
-    pairs
-        .iter()
-        .map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .ok_or_else(|| format!("{what} {kv}: expected KEY=VALUE"))
-        })
-        .collect()
-}
-
 #[cfg(not(feature = "deploy"))]
 fn deploy(_: DeployArgs) -> Result<ExitCode, String> {
     Err("this cargo-lambda-lite was installed without its deploy feature: reinstall it with the default features (cargo install … cargo-lambda-lite)".into())
@@ -610,36 +591,12 @@ fn deploy(args: DeployArgs) -> Result<ExitCode, String> {
     let meta = deploy::metadata(&manifest);
     let text = |key: &str| meta[key].as_str().map(str::to_owned);
     let number = |key: &str| meta[key].as_i64().and_then(|n| i32::try_from(n).ok());
-    let table = |key: &str| -> BTreeMap<String, String> {
-        meta[key]
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut env = table("env");
-    if let Some(file) = &args.env_file {
-        let lines =
-            std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let pairs: Vec<String> = lines
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_owned)
+    let env: BTreeMap<String, String> =
+        settings::environment(&meta, args.env_file.as_deref(), &args.env)?
+            .into_iter()
             .collect();
-        env.extend(key_values(&pairs, &file.display().to_string())?);
-    }
-    env.extend(key_values(&args.env, "--env")?);
-    let mut tags = table("tags");
-    tags.extend(key_values(&args.tags, "--tag")?);
+    let mut tags: BTreeMap<String, String> = settings::table(&meta, "tags").into_iter().collect();
+    tags.extend(settings::key_values(&args.tags, "--tag")?);
     let url_meta = &meta["url"];
     let url = if args.url || url_meta.is_object() {
         let public = args.public || url_meta["public"].as_bool() == Some(true);

@@ -112,6 +112,7 @@ pub struct Done {
     /// The platform's lines for it: a timeout's or a crash's message, `END`, `REPORT`.
     pub lines: Vec<String>,
     /// With [`Invocation::tail`]: everything logged from `START` to `REPORT`.
+    #[cfg_attr(not(feature = "watch"), allow(dead_code))] // `Tail` is watch's
     pub log: Vec<u8>,
     /// A hint for the terminal (what happens next).
     pub note: Option<String>,
@@ -238,6 +239,7 @@ impl Environment {
         }
     }
 
+    #[cfg(feature = "watch")]
     /// As [`Environment::shut_down`], without waiting for it.
     pub fn retire(self) {
         let _ = self.inbox.send(Inbox::Shutdown);

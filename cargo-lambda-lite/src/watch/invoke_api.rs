@@ -112,17 +112,19 @@ fn json_payload(body: &Bytes) -> Result<Vec<u8>, Response> {
     }
 }
 
-/// The function an Invoke API request names (a name, a partial or a full ARN) and the event
-/// it carries, or Lambda's refusal.
+/// The function an Invoke API request names (a name, a partial or a full ARN), the event it
+/// carries and what it passes to the runtime, or Lambda's refusal.
 async fn accept(
     watch: &Watch,
     name: &str,
+    headers: &HeaderMap,
     body: Body,
-) -> Result<(Arc<Function>, Vec<u8>), Response> {
+) -> Result<(Arc<Function>, Vec<u8>, Vec<(String, String)>), Response> {
     let name = super::function_name(name);
     let function = watch.functions.get(name).ok_or_else(|| not_found(name))?;
+    let invoker = invoker_headers(headers)?;
     let body = read_event(body).await?;
-    Ok((function, json_payload(&body)?))
+    Ok((function, json_payload(&body)?, invoker))
 }
 
 /// What the invoker passes to the runtime: the client context (`X-Amz-Client-Context`, base64
@@ -234,12 +236,8 @@ pub async fn invoke(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (function, event) = match accept(&watch, &name, body).await {
+    let (function, event, invoker) = match accept(&watch, &name, &headers, body).await {
         Ok(accepted) => accepted,
-        Err(r) => return r,
-    };
-    let invoker = match invoker_headers(&headers) {
-        Ok(h) => h,
         Err(r) => return r,
     };
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
@@ -330,12 +328,8 @@ pub async fn invoke_with_response_stream(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (function, event) = match accept(&watch, &name, body).await {
+    let (function, event, invoker) = match accept(&watch, &name, &headers, body).await {
         Ok(accepted) => accepted,
-        Err(r) => return r,
-    };
-    let invoker = match invoker_headers(&headers) {
-        Ok(h) => h,
         Err(r) => return r,
     };
     let tail = headers.get("x-amz-log-type").and_then(|v| v.to_str().ok()) == Some("Tail");

@@ -35,12 +35,6 @@ pub struct Project {
     pub generations: PathBuf,
 }
 
-fn key_value(kv: &str, what: &str) -> Result<(String, String), String> {
-    kv.split_once('=')
-        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
-        .ok_or_else(|| format!("{what} {kv}: expected KEY=VALUE"))
-}
-
 fn seconds(text: &str) -> Result<Duration, String> {
     let s = text
         .trim()
@@ -63,25 +57,7 @@ impl Project {
             .root_package()
             .ok_or("no package here: run watch in a function's crate (not a workspace root), or --manifest-path")?;
         let settings = &package.metadata["lambda-lite"]["deploy"];
-        let mut env = Vec::new();
-        if let Some(table) = settings["env"].as_object() {
-            for (k, v) in table {
-                let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                env.push((k.clone(), v));
-            }
-        }
-        if let Some(file) = &args.env_file {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| format!("--env-file {}: {e}", file.display()))?;
-            for line in text.lines().map(str::trim) {
-                if !line.is_empty() && !line.starts_with('#') {
-                    env.push(key_value(line, "--env-file line")?);
-                }
-            }
-        }
-        for kv in &args.env {
-            env.push(key_value(kv, "--env")?);
-        }
+        let env = crate::settings::environment(settings, args.env_file.as_deref(), &args.env)?;
         let mut timeouts = BTreeMap::new();
         if let Some(t) = settings["timeout"].as_f64() {
             timeouts.insert(String::new(), seconds(&t.to_string())?);
