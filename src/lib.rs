@@ -101,6 +101,8 @@ mod worker;
 // The entry points, a bootstrap's whole `main`: on top of all of the above.
 mod run;
 // Around the loop.
+#[cfg(feature = "events")]
+pub mod events;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "json")]
@@ -109,6 +111,8 @@ pub mod log;
 mod macros;
 #[allow(unsafe_code)]
 mod sys;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 #[cfg(feature = "internal-fuzzing")]
 #[doc(hidden)]

@@ -141,8 +141,46 @@ fn emit_from(level: Level, message: &str, logger: Option<&str>) {
             logger,
         )
     });
+    #[cfg(feature = "testkit")]
+    if capture::push(&line) {
+        return;
+    }
     let _ = std::io::stderr().write_all(&line);
 }
+
+/// The test kit's capture of this thread's lines, instead of stderr, during an invocation.
+#[cfg(feature = "testkit")]
+mod capture {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static LINES: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+    }
+
+    /// Keeps `line` if this thread captures; whether it did.
+    pub(super) fn push(line: &[u8]) -> bool {
+        LINES.with(|lines| match &mut *lines.borrow_mut() {
+            Some(lines) => {
+                let text = String::from_utf8_lossy(line);
+                lines.push(text.trim_end_matches('\n').to_owned());
+                true
+            }
+            None => false,
+        })
+    }
+
+    pub(crate) fn start() {
+        LINES.with(|lines| *lines.borrow_mut() = Some(Vec::new()));
+    }
+
+    pub(crate) fn take() -> Vec<String> {
+        LINES
+            .with(|lines| lines.borrow_mut().take())
+            .unwrap_or_default()
+    }
+}
+#[cfg(feature = "testkit")]
+pub(crate) use capture::{start as capture_start, take as capture_take};
 
 /// Installs the bridges the `log` and `tracing` features enable (a no-op without them):
 /// records of the `log` crate and `tracing` events become Lambda-format lines. Returns how

@@ -97,7 +97,7 @@ pub(crate) fn push_base64(out: &mut Vec<u8>, data: &[u8]) {
 
 /// The bytes of standard or URL-safe base64 `text` (padding optional; whitespace and any other
 /// character skipped), as HTTP integrations send a binary body.
-#[cfg(feature = "http")]
+#[cfg(any(feature = "http", feature = "events", feature = "testkit"))]
 pub(crate) fn base64_decode(text: &[u8]) -> Vec<u8> {
     let value = |c: u8| match c {
         b'A'..=b'Z' => Some(c - b'A'),
@@ -119,6 +119,67 @@ pub(crate) fn base64_decode(text: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The bytes of standard base64 `text` (RFC 4648, padding optional), as AWS encodes record
+/// data; `None` if any other character is in it or it ends mid-byte.
+#[cfg(feature = "events")]
+pub(crate) fn base64_decode_exact(text: &[u8]) -> Option<Vec<u8>> {
+    let text = text
+        .strip_suffix(b"==")
+        .or_else(|| text.strip_suffix(b"="))
+        .unwrap_or(text);
+    if text.len() % 4 == 1
+        || text
+            .iter()
+            .any(|&c| !(c.is_ascii_alphanumeric() || c == b'+' || c == b'/'))
+    {
+        return None;
+    }
+    Some(base64_decode(text))
+}
+
+/// `text` with its `%XX` escapes decoded (and `+` as a space when `plus_is_space`, as query
+/// strings and S3 keys in notifications have it); borrowed when nothing needed decoding, left
+/// as it was where decoding would not give UTF-8.
+#[cfg(any(feature = "http", feature = "events"))]
+pub(crate) fn percent_decode(
+    text: std::borrow::Cow<'_, str>,
+    plus_is_space: bool,
+) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if !text
+        .bytes()
+        .any(|b| b == b'%' || (plus_is_space && b == b'+'))
+    {
+        return text;
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'%' => match (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' if plus_is_space => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(decoded) => Cow::Owned(decoded),
+        Err(_) => text,
+    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,10 @@
 //! The events HTTP integrations send, as serde reads them (borrowed where JSON allows), and
 //! which integration sent one.
 
-use std::borrow::Cow;
-use std::fmt;
-
-use serde::Deserialize;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
 use super::Source;
+use crate::json::read::List;
+use crate::json::read::from_object;
+pub(super) use crate::json::read::{Pairs, Text};
 
 /// Every field any of the four shapes has; which are present tells the source.
 #[derive(Default)]
@@ -47,42 +44,6 @@ pub(super) struct RawHttp<'a> {
     pub(super) method: Option<Text<'a>>,
     pub(super) source_ip: Option<Text<'a>>,
     pub(super) user_agent: Option<Text<'a>>,
-}
-
-/// `impl Deserialize` for a struct read from a JSON object: each listed key into its field
-/// (the others skipped), written out here rather than derived, so the library needs no
-/// proc-macro dependency.
-macro_rules! from_object {
-    ($ty:ident { $($key:literal => $field:ident),* $(,)? } $(, flag $flag_key:literal => $flag:ident)?) => {
-        impl<'de: 'a, 'a> Deserialize<'de> for $ty<'a> {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> Visitor<'de> for V {
-                    type Value = $ty<'de>;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("an object")
-                    }
-                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$ty<'de>, A::Error> {
-                        let mut out = $ty::default();
-                        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
-                            match &*key {
-                                $($key => out.$field = map.next_value()?,)*
-                                $($flag_key => {
-                                    map.next_value::<IgnoredAny>()?;
-                                    out.$flag = true;
-                                })?
-                                _ => {
-                                    map.next_value::<IgnoredAny>()?;
-                                }
-                            }
-                        }
-                        Ok(out)
-                    }
-                }
-                d.deserialize_map(V)
-            }
-        }
-    };
 }
 
 from_object!(Event {
@@ -141,118 +102,5 @@ impl Event<'_> {
             return Some(Source::RestApi);
         }
         None
-    }
-}
-
-/// A JSON object of strings (or of arrays of strings, for the multi-value maps) as name/value
-/// pairs, each value its own pair, in order; `null` values are left out.
-#[derive(Default, Debug)]
-pub(super) struct Pairs<'a>(pub(super) Vec<(Cow<'a, str>, Cow<'a, str>)>);
-
-/// A JSON array of strings.
-#[derive(Default, Debug)]
-pub(super) struct List<'a>(pub(super) Vec<Cow<'a, str>>);
-
-/// One value of a map: a string, an array of strings, or null.
-enum Values<'a> {
-    One(Cow<'a, str>),
-    Many(Vec<Cow<'a, str>>),
-    None,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Values<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Values<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string, an array of strings or null")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Values<'de>, E> {
-                Ok(Values::One(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Values<'de>, E> {
-                Ok(Values::One(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Values<'de>, E> {
-                Ok(Values::One(Cow::Owned(v)))
-            }
-            fn visit_unit<E>(self) -> Result<Values<'de>, E> {
-                Ok(Values::None)
-            }
-            fn visit_none<E>(self) -> Result<Values<'de>, E> {
-                Ok(Values::None)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Values<'de>, A::Error> {
-                let mut all = Vec::new();
-                while let Some(Text(v)) = seq.next_element()? {
-                    all.push(v);
-                }
-                Ok(Values::Many(all))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A string, borrowed from the event when it holds no escape, owned when one forced it.
-#[derive(Debug, Clone)]
-pub(super) struct Text<'a>(pub(super) Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Pairs<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Pairs<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of strings")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pairs<'de>, A::Error> {
-                let mut pairs = Vec::new();
-                while let Some((Text(name), values)) = map.next_entry::<Text<'de>, Values<'de>>()? {
-                    match values {
-                        Values::One(v) => pairs.push((name, v)),
-                        Values::Many(all) => {
-                            pairs.extend(all.into_iter().map(|v| (name.clone(), v)))
-                        }
-                        Values::None => {}
-                    }
-                }
-                Ok(Pairs(pairs))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for List<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Values::deserialize(d)? {
-            Values::Many(all) => Ok(List(all)),
-            Values::One(one) => Ok(List(vec![one])),
-            Values::None => Ok(List(Vec::new())),
-        }
     }
 }

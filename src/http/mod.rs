@@ -36,6 +36,7 @@ use std::borrow::Cow;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::text::percent_decode;
 use event::{Event, Pairs, Text};
 pub use response::Response;
 
@@ -371,40 +372,6 @@ fn parse_query(raw: Cow<'_, str>) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
                 )
             })
             .collect(),
-    }
-}
-
-/// Decodes `%XX` (and, in a query, `+` as a space); borrowed when there is nothing to decode,
-/// left as it is when decoding would not give UTF-8.
-fn percent_decode(text: Cow<'_, str>, query: bool) -> Cow<'_, str> {
-    if !text.bytes().any(|b| b == b'%' || (query && b == b'+')) {
-        return text;
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match bytes[i] {
-            b'%' => match (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            ) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' if query => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    match String::from_utf8(out) {
-        Ok(decoded) => Cow::Owned(decoded),
-        Err(_) => text,
     }
 }
 

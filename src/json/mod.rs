@@ -40,6 +40,9 @@
 //! and column), and the next event is served. A result that does not serialize is reported
 //! as `Runtime.InvalidResponse`.
 
+#[cfg(any(feature = "http", feature = "events"))]
+pub(crate) mod read;
+
 use serde::Serialize;
 use serde::de::Deserialize;
 
