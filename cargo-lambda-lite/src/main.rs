@@ -79,8 +79,13 @@ enum Cmd {
         lambda_lite_path: Option<PathBuf>,
         /// An HTTP function (Function URLs, API Gateway, ALBs) with a sample event of each
         /// source in events/, instead of a JSON one.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "event")]
         http: bool,
+        /// A consumer of this event source, its handler taking the source's type (batch
+        /// sources answer with partial batch responses), its sample event in events/ and a
+        /// unit test on lambda-lite's test kit.
+        #[arg(long, value_name = "SOURCE")]
+        event: Option<new::EventSource>,
     },
     /// Regenerate size-report/REPORT.md of the lambda-lite repository (builds every candidate
     /// and the official anchors, then measures them interleaved; tens of minutes).
@@ -741,15 +746,23 @@ fn main() -> ExitCode {
             name,
             lambda_lite_path,
             http,
-        } => new::new(&name, lambda_lite_path.as_deref(), http).map(|dir| {
-            println!(
-                "created {}: cd {} && cargo lambda-lite build --invoke-file events/{}.json",
-                dir.display(),
-                dir.display(),
-                if http { "function_url" } else { "hello" }
-            );
-            ExitCode::SUCCESS
-        }),
+            event,
+        } => {
+            let template = match (http, event) {
+                (_, Some(source)) => new::Template::Event(source),
+                (true, None) => new::Template::Http,
+                (false, None) => new::Template::Json,
+            };
+            new::new(&name, lambda_lite_path.as_deref(), template).map(|dir| {
+                println!(
+                    "created {}: cd {} && cargo lambda-lite build --invoke-file {}",
+                    dir.display(),
+                    dir.display(),
+                    template.first_event()
+                );
+                ExitCode::SUCCESS
+            })
+        }
         Cmd::Report { repo } => report(repo),
         Cmd::Deploy(args) => deploy(args),
         Cmd::Template(args) => template(args),

@@ -6,16 +6,21 @@ use std::path::{Path, PathBuf};
 /// given; else the source `cargo install` recorded for it (the same git repository and commit,
 /// the checkout it was installed from by path, or the registry version); else, for a tool run
 /// from a checkout (`cargo run`, `build.sh`), that checkout; else the registry version.
-fn dependency(path: Option<&Path>, feature: &str) -> String {
+fn dependency(path: Option<&Path>, features: &[&str]) -> String {
+    let features = features
+        .iter()
+        .map(|f| format!("{f:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let path_dep = |dir: PathBuf| {
         format!(
-            "lambda-lite = {{ path = {:?}, features = [{feature:?}] }}",
+            "lambda-lite = {{ path = {:?}, features = [{features}] }}",
             dir.canonicalize().unwrap_or(dir).display().to_string()
         )
     };
     let version = || {
         format!(
-            "lambda-lite = {{ version = \"{}\", features = [{feature:?}] }}",
+            "lambda-lite = {{ version = \"{}\", features = [{features}] }}",
             env!("CARGO_PKG_VERSION")
         )
     };
@@ -25,7 +30,7 @@ fn dependency(path: Option<&Path>, feature: &str) -> String {
     match install_source() {
         Some(Source::Git { url, rev }) => {
             return format!(
-                "lambda-lite = {{ git = {url:?}, rev = {rev:?}, features = [{feature:?}] }}"
+                "lambda-lite = {{ git = {url:?}, rev = {rev:?}, features = [{features}] }}"
             );
         }
         Some(Source::Path(tool_dir)) => {
@@ -134,16 +139,19 @@ fn handler(greeter: &mut Greeter, event: Request<'_>, ctx: &Context) -> Result<R
 lambda_main!(json init = setup, handler = handler);
 "#;
 
-/// Writes the crate `name` into `./name`.
+/// The library's sample events (`lambda_lite::testkit::samples`): one copy, in the library.
+macro_rules! sample {
+    ($file:literal) => {
+        include_str!(concat!("../../src/testkit/samples/", $file))
+    };
+}
+
 /// The HTTP template's sample events, one per source (`new --http`).
 const HTTP_EVENTS: [(&str, &str); 4] = [
-    (
-        "function_url",
-        include_str!("http_events/function_url.json"),
-    ),
-    ("http_api", include_str!("http_events/http_api.json")),
-    ("rest_api", include_str!("http_events/rest_api.json")),
-    ("alb", include_str!("http_events/alb.json")),
+    ("function_url", sample!("function_url.json")),
+    ("http_api", sample!("http_api.json")),
+    ("rest_api", sample!("rest_api.json")),
+    ("alb", sample!("alb.json")),
 ];
 
 const HTTP_MAIN: &str = r#"//! An HTTP function on lambda-lite: a Lambda Function URL, an API Gateway HTTP or REST API or
@@ -165,8 +173,243 @@ fn handler(req: Request<'_>, _ctx: &Context) -> Result<Response, Error> {
 lambda_main!(http handler);
 "#;
 
-/// Writes the crate `name` into `./name`: a JSON function, or with `http` an HTTP one.
-pub fn new(name: &str, path: Option<&Path>, http: bool) -> Result<PathBuf, String> {
+/// An event source `new --event` writes a consumer of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EventSource {
+    /// An SQS queue, with partial batch responses.
+    Sqs,
+    /// An SNS topic.
+    Sns,
+    /// S3 event notifications.
+    S3,
+    /// An EventBridge rule.
+    Eventbridge,
+    /// A schedule (an EventBridge rule or EventBridge Scheduler).
+    Schedule,
+    /// A DynamoDB stream, with partial batch responses.
+    Dynamodb,
+    /// A Kinesis data stream, with partial batch responses.
+    Kinesis,
+    /// A CloudWatch Logs subscription filter.
+    CloudwatchLogs,
+    /// A Kafka topic (Amazon MSK or self-managed).
+    Kafka,
+}
+
+/// What differs between the consumers: (sample file, sample, what it consumes, the event type
+/// and what else is imported, the answer's type, the handler's body, the answer to the sample).
+struct Consumer {
+    file: &'static str,
+    sample: &'static str,
+    what: &'static str,
+    imports: &'static str,
+    event: &'static str,
+    answer: &'static str,
+    body: &'static str,
+    expected: &'static str,
+}
+
+const NO_FAILURES: &str = r#"{"batchItemFailures":[]}"#;
+
+impl EventSource {
+    fn consumer(self) -> Consumer {
+        let each = |file, sample, what, imports, event, body| Consumer {
+            file,
+            sample,
+            what,
+            imports,
+            event,
+            answer: "()",
+            body,
+            expected: "null",
+        };
+        let batch = |file, sample, what, imports, event, body| Consumer {
+            answer: "BatchResponse",
+            expected: NO_FAILURES,
+            ..each(file, sample, what, imports, event, body)
+        };
+        match self {
+            EventSource::Sqs => batch(
+                "sqs.json",
+                sample!("sqs.json"),
+                "an SQS queue's messages",
+                "batch::{self, BatchResponse}, SqsEvent",
+                "SqsEvent<'_>",
+                "    // Each message on its own: a failed one (an error, or a panic with panic = \"unwind\")
+    // comes back alone, when the event source mapping has ReportBatchItemFailures.
+    batch::sqs(&event, |message| {
+        lambda_lite::info!(\"message {}: {}\", message.message_id, message.body);
+        Ok(())
+    })",
+            ),
+            EventSource::Kinesis => batch(
+                "kinesis.json",
+                sample!("kinesis.json"),
+                "a Kinesis stream's records",
+                "batch::{self, BatchResponse}, KinesisEvent",
+                "KinesisEvent<'_>",
+                "    // Each record on its own: a failed one is named in the answer, and Lambda goes on
+    // from it (ReportBatchItemFailures on the event source mapping).
+    batch::kinesis(&event, |record| {
+        let data = &record.kinesis.data; // decoded from base64
+        lambda_lite::info!(\"{}: {} bytes\", record.kinesis.partition_key, data.len());
+        Ok(())
+    })",
+            ),
+            EventSource::Dynamodb => batch(
+                "dynamodb.json",
+                sample!("dynamodb.json"),
+                "a DynamoDB stream's changes",
+                "batch::{self, BatchResponse}, DynamoDbEvent",
+                "DynamoDbEvent<'_>",
+                "    // Each change on its own; `record.dynamodb.new_image` reads as any Deserialize type
+    // with `.to::<T>()`.
+    batch::dynamodb(&event, |record| {
+        let key = record.dynamodb.keys.iter().map(|(name, _)| name).collect::<Vec<_>>();
+        lambda_lite::info!(\"{} of the item keyed by {key:?}\", record.event_name);
+        Ok(())
+    })",
+            ),
+            EventSource::Sns => each(
+                "sns.json",
+                sample!("sns.json"),
+                "an SNS topic's notifications",
+                "SnsEvent",
+                "SnsEvent<'_>",
+                "    for record in &event.records {
+        let sns = &record.sns;
+        lambda_lite::info!(\"{}: {}\", sns.subject.as_deref().unwrap_or(\"(no subject)\"), sns.message);
+    }
+    Ok(())",
+            ),
+            EventSource::S3 => each(
+                "s3.json",
+                sample!("s3.json"),
+                "S3 event notifications",
+                "S3Event",
+                "S3Event<'_>",
+                "    for record in &event.records {
+        let (bucket, object) = (&record.s3.bucket, &record.s3.object);
+        // The key is decoded: S3 sends `my+photo.jpg` for `my photo.jpg`.
+        lambda_lite::info!(\"{} s3://{}/{}\", record.event_name, bucket.name, object.key);
+    }
+    Ok(())",
+            ),
+            EventSource::Eventbridge => each(
+                "eventbridge.json",
+                sample!("eventbridge.json"),
+                "EventBridge events",
+                "EventBridgeEvent",
+                "EventBridgeEvent<'_>",
+                "    // `detail` is a serde_json::Value here; EventBridgeEvent<'_, MyDetail> reads it as yours.
+    lambda_lite::info!(\"{} from {}: {}\", event.detail_type, event.source, event.detail);
+    Ok(())",
+            ),
+            EventSource::Schedule => each(
+                "scheduled.json",
+                sample!("scheduled.json"),
+                "a schedule's events",
+                "EventBridgeEvent",
+                "EventBridgeEvent<'_>",
+                "    if event.is_scheduled() {
+        lambda_lite::info!(\"scheduled run at {} ({})\", event.time, event.resources.join(\", \"));
+    }
+    Ok(())",
+            ),
+            EventSource::CloudwatchLogs => each(
+                "cloudwatch_logs.json",
+                sample!("cloudwatch_logs.json"),
+                "a CloudWatch Logs subscription's log events",
+                "CloudWatchLogsEvent",
+                "CloudWatchLogsEvent<'_>",
+                "    let logs = event.decode()?; // base64, then gzip
+    for entry in &logs.log_events {
+        lambda_lite::info!(\"{} {}: {}\", logs.log_group, entry.timestamp, entry.message.trim_end());
+    }
+    Ok(())",
+            ),
+            EventSource::Kafka => each(
+                "kafka.json",
+                sample!("kafka_msk.json"),
+                "a Kafka topic's records",
+                "KafkaEvent",
+                "KafkaEvent<'_>",
+                "    for record in event.all_records() {
+        let value = record.value.as_deref().unwrap_or_default(); // decoded from base64
+        lambda_lite::info!(\"{}-{}@{}: {} bytes\", record.topic, record.partition, record.offset, value.len());
+    }
+    Ok(())",
+            ),
+        }
+    }
+}
+
+/// The consumer's `main.rs`, with a unit test that runs it on its sample through the test kit.
+fn consumer_main(c: &Consumer) -> String {
+    format!(
+        r##"//! A Lambda function on lambda-lite that consumes {what}.
+//!
+//! `cargo test` runs the handler on events/{file} through the runtime loop (lambda_lite's test
+//! kit); `cargo lambda-lite build --invoke-file events/{file}` builds it and runs it locally.
+use lambda_lite::events::{{{imports}}};
+use lambda_lite::{{Context, Error, lambda_main}};
+
+fn handler(event: {event}, _ctx: &Context) -> Result<{answer}, Error> {{
+{body}
+}}
+
+lambda_main!(json handler);
+
+#[cfg(test)]
+mod tests {{
+    use lambda_lite::testkit::TestLambda;
+
+    #[test]
+    fn handles_the_sample_event() {{
+        let event = include_str!("../events/{file}");
+        let out = TestLambda::new()
+            .invoke(event, |e, ctx| lambda_lite::json::call(e, ctx, super::handler));
+        assert!(out.is_ok(), "{{:?}}", out.answer());
+        assert_eq!(out.body(), br#"{expected}"#);
+        assert!(!out.logs().is_empty(), "the handler logs what it handled");
+    }}
+}}
+"##,
+        what = c.what,
+        file = c.file,
+        imports = c.imports,
+        event = c.event,
+        answer = c.answer,
+        body = c.body,
+        expected = c.expected,
+    )
+}
+
+/// What `new` writes: a JSON function, an HTTP one, or a consumer of an event source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Template {
+    /// `{"name":…}` in, a greeting out.
+    Json,
+    /// `--http`.
+    Http,
+    /// `--event SOURCE`.
+    Event(EventSource),
+}
+
+impl Template {
+    /// The sample event `build --invoke-file` takes first.
+    pub fn first_event(self) -> String {
+        let file = match self {
+            Template::Json => "hello.json",
+            Template::Http => "function_url.json",
+            Template::Event(source) => source.consumer().file,
+        };
+        format!("events/{file}")
+    }
+}
+
+/// Writes the crate `name` into `./name` from `template`.
+pub fn new(name: &str, path: Option<&Path>, template: Template) -> Result<PathBuf, String> {
     let valid = !name.is_empty()
         && name
             .bytes()
@@ -209,22 +452,36 @@ edition = "2024"
 # panic = "abort"   # or "unwind": panics are then caught and the function serves on
 # strip = true
 "#,
-            dependency(path, if http { "http" } else { "json" }),
-            if http {
-                "serde_json = \"1\""
-            } else {
-                "serde = { version = \"1\", features = [\"derive\"] }"
+            match template {
+                Template::Json => dependency(path, &["json"]),
+                Template::Http => dependency(path, &["http"]),
+                Template::Event(_) => dependency(path, &["events"]),
+            },
+            match template {
+                Template::Json => "serde = { version = \"1\", features = [\"derive\"] }".to_owned(),
+                Template::Http => "serde_json = \"1\"".to_owned(),
+                // The test kit, for the unit test only: it never reaches the bootstrap.
+                Template::Event(_) =>
+                    format!("\n[dev-dependencies]\n{}", dependency(path, &["testkit"])),
             }
         ),
     )?;
-    if http {
-        write("src/main.rs", HTTP_MAIN)?;
-        for (source, event) in HTTP_EVENTS {
-            write(&format!("events/{source}.json"), event)?;
+    match template {
+        Template::Http => {
+            write("src/main.rs", HTTP_MAIN)?;
+            for (source, event) in HTTP_EVENTS {
+                write(&format!("events/{source}.json"), event)?;
+            }
         }
-    } else {
-        write("src/main.rs", &MAIN.replace("NAME", name))?;
-        write("events/hello.json", "{\"name\":\"world\"}\n")?;
+        Template::Json => {
+            write("src/main.rs", &MAIN.replace("NAME", name))?;
+            write("events/hello.json", "{\"name\":\"world\"}\n")?;
+        }
+        Template::Event(source) => {
+            let consumer = source.consumer();
+            write("src/main.rs", &consumer_main(&consumer))?;
+            write(&format!("events/{}", consumer.file), consumer.sample)?;
+        }
     }
     write(".gitignore", "/target\n")?;
     Ok(dir)

@@ -737,3 +737,80 @@ fn a_runtime_that_strays_from_lambda_lites_patterns_gets_lambdas_answers() {
     assert_eq!(report.len(), 5, "the timed-out event never ran: {stdout}");
     assert!(report[4].contains("Init Duration"), "{stdout}");
 }
+
+#[test]
+fn new_event_scaffolds_a_consumer_of_each_source_whose_unit_test_passes() {
+    let dir = outside("new-event");
+    // One target folder for every generated crate: lambda-lite is built once.
+    let target = dir.join("target");
+    for source in [
+        "sqs",
+        "sns",
+        "s3",
+        "eventbridge",
+        "schedule",
+        "dynamodb",
+        "kinesis",
+        "cloudwatch-logs",
+        "kafka",
+    ] {
+        let name = format!("{source}-fn");
+        let created = tool()
+            .args([
+                "lambda-lite",
+                "new",
+                &name,
+                "--event",
+                source,
+                "--lambda-lite-path",
+            ])
+            .arg(repo())
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&created);
+        assert!(created.status.success(), "{source}: {stdout}\n{stderr}");
+        let krate = dir.join(&name);
+        let events: Vec<_> = std::fs::read_dir(krate.join("events"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(events.len(), 1, "{source}: {events:?}");
+        assert!(
+            stdout.contains(&format!("--invoke-file events/{}", events[0])),
+            "{stdout}"
+        );
+        let main = std::fs::read_to_string(krate.join("src/main.rs")).unwrap();
+        assert!(main.contains("lambda_main!(json handler)"), "{main}");
+        // The unit test runs the handler on the sample through the test kit.
+        let test = Command::new("cargo")
+            .args(["test", "--quiet"])
+            .env("CARGO_TARGET_DIR", &target)
+            .current_dir(&krate)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&test);
+        assert!(test.status.success(), "{source}: {stdout}\n{stderr}");
+        assert!(stdout.contains("1 passed"), "{source}: {stdout}");
+    }
+    // The SQS consumer built and invoked on its sample answers a partial batch response.
+    let run = tool()
+        .args(["build", "--invoke-file", "events/sqs.json"])
+        .env_remove("CARGO_TARGET_DIR")
+        .current_dir(dir.join("sqs-fn"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&run);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.lines().any(|l| l == r#"{"batchItemFailures":[]}"#),
+        "{stdout}"
+    );
+    // --http and --event exclude each other: a command line not understood.
+    let both = tool()
+        .args(["lambda-lite", "new", "x", "--http", "--event", "sqs"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(both.status.code(), Some(2), "{:?}", text(&both));
+}
