@@ -27,6 +27,8 @@
 //! | several invocations at once (Lambda Managed Instances) | [`run_concurrent`] with a `Fn + Sync` handler |
 //! | typed JSON events and results (feature `json`) | [`json::call`] or `lambda_main!(json handler)` |
 //! | HTTP: Function URLs, API Gateway, ALBs (feature `http`) | `http::Request` → `http::Response`, `lambda_main!(http handler)` |
+//! | queues, streams, notifications (feature `events`) | `events::SqsEvent` and the other sources' types with `json`; `events::batch` for partial batch responses |
+//! | to test a handler through the real loop (feature `testkit`) | `testkit::TestLambda::new().invoke(event, handler)` |
 //! | to drive the loop yourself (tests, a custom `main`) | [`Runtime::from_env`], [`Runtime::init`], [`Runtime::step`] |
 //!
 //! ```no_run
@@ -64,7 +66,8 @@
 //! # Features
 //!
 //! `json` (typed handlers), `http` (HTTP functions for every HTTP event source, buffered or
-//! streamed), `extension` (extensions and the Telemetry API), `log` and
+//! streamed), `events` (the other event sources, partial batch responses), `testkit` (handlers
+//! run through the loop in unit tests), `extension` (extensions and the Telemetry API), `log` and
 //! `tracing` (route those crates' records into Lambda-format lines), `dns` (host names in
 //! `AWS_LAMBDA_RUNTIME_API`). None is on by default.
 //!
@@ -121,7 +124,13 @@ pub mod fuzz;
 mod seeded;
 
 /// The README's snippets, compiled as doctests (with every feature, as CI runs them).
-#[cfg(all(doctest, feature = "json", feature = "extension"))]
+#[cfg(all(
+    doctest,
+    feature = "json",
+    feature = "extension",
+    feature = "events",
+    feature = "testkit"
+))]
 #[doc = include_str!("../README.md")]
 mod readme {}
 
