@@ -82,6 +82,8 @@ build official-concurrent "$more" bin official-concurrent "musl, size profile, p
 build lite-shutdown-echo "$bench_pkg" bin shutdown-echo "musl, size profile, panic=abort (echo + shutdown hook)" $musl
 build lite-http "$bench_pkg" bin http-hello "musl, size profile, panic=abort, feature http" $musl
 build official-http "$more" bin official-http "musl, size profile, panic=abort (lambda_http)" $musl
+build lite-sqs-batch "$bench_pkg" bin sqs-batch "musl, size profile, panic=abort, feature events" $musl
+build official-sqs-batch "$more" bin official-sqs-batch "musl, size profile, panic=abort (aws_lambda_events)" $musl
 build lite-extension "$lite" example extension "musl, size profile, panic=abort, feature extension" $musl "" extension
 build lite-telemetry "$lite" example telemetry "musl, size profile, panic=abort, feature extension" $musl "" extension
 build official-extension "$more" bin official-extension "musl, size profile, panic=abort (lambda-extension)" $musl
@@ -165,6 +167,14 @@ step "measuring the HTTP function on both runtimes (a Function URL request)…"
 http_bench=$("$tool" bench --reference official-http --spawns "$spawns" --warm "$warm" --event-file "$root/events/http_api.json" \
   --candidate "lite-http=$(b lite-http)" --candidate "official-http=$(b official-http)" \
   --candidate "lite-http-api=$(b lite-http-api-abort)")
+
+step "measuring the SQS consumer on both runtimes, and event parsing…"
+sqs_bench=$("$tool" bench --reference official-sqs-batch --spawns "$spawns" --warm "$warm" \
+  --event-file "$root/src/testkit/samples/sqs.json" \
+  --candidate "lite-sqs-batch=$(b lite-sqs-batch)" --candidate "official-sqs-batch=$(b official-sqs-batch)")
+default_profile
+parse_bench=$(cargo run --quiet --release --manifest-path "$here/events-bench/Cargo.toml" --target-dir "$work/build/events-bench" -- 200)
+size_profile abort
 
 step "measuring the shutdown hook's cost at start-up…"
 shutdown_bench=$("$tool" bench-init --spawns "$spawns" --candidate "lite-echo-abort=$(b lite-echo-abort)" \
@@ -284,6 +294,21 @@ fi
   echo "URL request) for the warm cycle. Interleaved; ratios to \`official-http\`."
   echo
   echo "$http_bench"
+  echo
+  echo "## Queues and streams: an SQS consumer with partial batch responses"
+  echo
+  echo "The same consumer (a message whose body starts with \\`fail\\` is reported in \\`batchItemFailures\\`) on"
+  echo "lambda-lite's \\`events\\` (size-report/lite-bench \\`sqs-batch\\`) and on lambda_runtime with aws_lambda_events'"
+  echo "SQS types and the response built by hand (size-report/official-more \\`official-sqs-batch\\`), each sent"
+  echo "src/testkit/samples/sqs.json. Interleaved; ratios to \\`official-sqs-batch\\`."
+  echo
+  echo "$sqs_bench"
+  echo
+  echo "From bytes to typed records (size-report/events-bench, default release profile, gnu): one parse of each batch"
+  echo "with lambda-lite's types and with aws_lambda_events' through serde_json; allocations counted by a global"
+  echo "allocator (reallocations included); both read the same bodies and data. Then what the test kit costs a unit test."
+  echo
+  echo "$parse_bench"
   echo
   echo "## The graceful-shutdown hook at start-up"
   echo

@@ -74,7 +74,7 @@ fn aws_logs<'de, A: serde::de::MapAccess<'de>>(map: &mut A) -> Result<Cow<'de, s
 impl<'a> CloudWatchLogsEvent<'a> {
     /// Reads a CloudWatch Logs event (the data stays encoded until [`decode`](Self::decode)).
     pub fn from_slice(event: &'a [u8]) -> Result<CloudWatchLogsEvent<'a>> {
-        super::read(event, "a CloudWatch Logs event")
+        super::read(event, "the event is not a CloudWatch Logs event")
     }
 
     /// The log events: the data decoded from base64, gunzipped, read as JSON (owned: decoding

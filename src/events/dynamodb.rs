@@ -94,7 +94,7 @@ fn identity<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'de, str>>
 impl<'a> DynamoDbEvent<'a> {
     /// Reads a DynamoDB Streams event, borrowing from `event` where JSON allows.
     pub fn from_slice(event: &'a [u8]) -> Result<DynamoDbEvent<'a>> {
-        super::read(event, "a DynamoDB Streams event")
+        super::read(event, "the event is not a DynamoDB Streams event")
     }
 }
 

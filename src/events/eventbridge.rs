@@ -44,7 +44,7 @@ impl<'a, D> EventBridgeEvent<'a, D> {
     where
         D: Deserialize<'a>,
     {
-        super::read(event, "an EventBridge event")
+        super::read(event, "the event is not an EventBridge event")
     }
 
     /// Whether this is a schedule's event (`detail-type` `Scheduled Event`, from a rule or
@@ -60,7 +60,7 @@ impl<'de: 'a, 'a, D: Deserialize<'de>> Deserialize<'de> for EventBridgeEvent<'a,
         impl<'de, D: Deserialize<'de>> Visitor<'de> for V<D> {
             type Value = EventBridgeEvent<'de, D>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an EventBridge event")
+                f.write_str("the event is not an EventBridge event")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 use crate::json::read::{opt_text, text};

@@ -77,7 +77,7 @@ impl<'de> MapValue<'de> for Vec<u8> {
 impl<'a> KafkaEvent<'a> {
     /// Reads a Kafka event, each record's key and value decoded from base64.
     pub fn from_slice(event: &'a [u8]) -> Result<KafkaEvent<'a>> {
-        super::read(event, "a Kafka event")
+        super::read(event, "the event is not a Kafka event")
     }
 
     /// Every record, partition after partition.
@@ -92,7 +92,7 @@ impl KafkaRecord<'_> {
     pub fn value_json<'s, T: Deserialize<'s>>(&'s self) -> Result<T> {
         super::read(
             self.value.as_deref().unwrap_or(b"null"),
-            "the JSON the record's value was expected to hold",
+            "the record's value is not the JSON expected",
         )
     }
 

@@ -77,16 +77,13 @@ from_object!(KinesisRecord {
 impl<'a> KinesisEvent<'a> {
     /// Reads a Kinesis event, each record's data decoded from base64.
     pub fn from_slice(event: &'a [u8]) -> Result<KinesisEvent<'a>> {
-        super::read(event, "a Kinesis event")
+        super::read(event, "the event is not a Kinesis event")
     }
 }
 
 impl KinesisRecord<'_> {
     /// The data read as JSON into `T` (which may borrow from it).
     pub fn data_json<'s, T: Deserialize<'s>>(&'s self) -> Result<T> {
-        super::read(
-            &self.data,
-            "the JSON the record's data was expected to hold",
-        )
+        super::read(&self.data, "the record's data is not the JSON expected")
     }
 }

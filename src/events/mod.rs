@@ -196,14 +196,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for First<'a> {
 }
 
 /// Reads an event (or a body, or record data) as JSON into `T`; an error of type
-/// `Runtime.InvalidEvent` saying what it was expected to be and where it is not.
-fn read<'a, T: Deserialize<'a>>(json: &'a [u8], what: &str) -> Result<T> {
-    serde_json::from_slice(json).map_err(|e| {
-        Error::new(
-            crate::json::INVALID_EVENT,
-            format!("the event is not {what}: {e}"),
-        )
-    })
+/// `Runtime.InvalidEvent` saying what is not as expected (`not`), and where.
+fn read<'a, T: Deserialize<'a>>(json: &'a [u8], not: &str) -> Result<T> {
+    serde_json::from_slice(json)
+        .map_err(|e| Error::new(crate::json::INVALID_EVENT, format!("{not}: {e}")))
 }
 
 /// Bytes from base64 text, or the reader's error naming the problem.

@@ -128,6 +128,6 @@ impl<'a> S3Event<'a> {
     /// Reads an S3 event, borrowing from `event` where JSON allows (a key is owned only when
     /// it had something to decode).
     pub fn from_slice(event: &'a [u8]) -> Result<S3Event<'a>> {
-        super::read(event, "an S3 event")
+        super::read(event, "the event is not an S3 event")
     }
 }

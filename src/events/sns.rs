@@ -96,7 +96,7 @@ from_object!(SnsMessageAttribute {
 impl<'a> SnsEvent<'a> {
     /// Reads an SNS event, borrowing from `event` where JSON allows.
     pub fn from_slice(event: &'a [u8]) -> Result<SnsEvent<'a>> {
-        super::read(event, "an SNS event")
+        super::read(event, "the event is not an SNS event")
     }
 }
 
@@ -105,7 +105,7 @@ impl SnsMessage<'_> {
     pub fn message_json<'s, T: Deserialize<'s>>(&'s self) -> Result<T> {
         super::read(
             self.message.as_bytes(),
-            "the JSON the SNS message was expected to hold",
+            "the SNS message is not the JSON expected",
         )
     }
 }

@@ -85,7 +85,7 @@ from_object!(SqsMessageAttribute {
 impl<'a> SqsEvent<'a> {
     /// Reads an SQS event, borrowing from `event` where JSON allows.
     pub fn from_slice(event: &'a [u8]) -> Result<SqsEvent<'a>> {
-        super::read(event, "an SQS event")
+        super::read(event, "the event is not an SQS event")
     }
 
     /// Whether the messages come from a FIFO queue (its ARN ends in `.fifo`): their order
@@ -101,7 +101,7 @@ impl SqsMessage<'_> {
     pub fn body_json<'s, T: Deserialize<'s>>(&'s self) -> Result<T> {
         super::read(
             self.body.as_bytes(),
-            "the JSON the message body was expected to hold",
+            "the message body is not the JSON expected",
         )
     }
 
@@ -110,7 +110,7 @@ impl SqsMessage<'_> {
     pub fn sns(&self) -> Result<SnsMessage<'_>> {
         super::read(
             self.body.as_bytes(),
-            "an SNS notification in the message body",
+            "the message body is not an SNS notification",
         )
     }
 

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -33,6 +34,8 @@ pub(super) struct Server {
     pub(super) address: String,
     queue: Arc<Mutex<VecDeque<Queued>>>,
     pub(super) posted: Receiver<Posted>,
+    /// Set when the kit is dropped: the accepting thread then ends.
+    stop: Arc<AtomicBool>,
 }
 
 impl Server {
@@ -42,11 +45,16 @@ impl Server {
         let queue = Arc::new(Mutex::new(VecDeque::new()));
         let (tx, posted) = channel();
         let shared = Arc::clone(&queue);
-        // Runs until the process ends: it holds nothing but its socket and the queue.
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        // Runs until the kit is dropped; each connection's thread until the runtime hangs up.
         thread::Builder::new()
             .name("lambda-lite-testkit".into())
             .spawn(move || {
                 for stream in listener.incoming().flatten() {
+                    if stopped.load(Ordering::SeqCst) {
+                        return;
+                    }
                     let (queue, tx) = (Arc::clone(&shared), tx.clone());
                     let _ = thread::Builder::new().spawn(move || serve(stream, &queue, &tx));
                 }
@@ -55,6 +63,7 @@ impl Server {
             address,
             queue,
             posted,
+            stop,
         })
     }
 
@@ -63,6 +72,14 @@ impl Server {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push_back(event);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accepting thread, which then sees `stop`.
+        let _ = TcpStream::connect(&self.address);
     }
 }
 
