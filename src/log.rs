@@ -88,16 +88,20 @@ fn settings() -> Settings {
 }
 
 thread_local! {
-    /// The request id of the invocation this thread is serving; its buffer is reused.
-    static REQUEST_ID: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The request id and tenant id (empty when none) of the invocation this thread is
+    /// serving; their buffers are reused.
+    static INVOCATION: RefCell<(String, String)> = const { RefCell::new((String::new(), String::new())) };
 }
 
-/// Sets (or, with `""`, clears) the request id that log lines of this thread carry.
-pub(crate) fn set_request_id(id: &str) {
-    REQUEST_ID.with(|r| {
-        let mut r = r.borrow_mut();
-        r.clear();
-        r.push_str(id);
+/// Sets (or, with `""` and `None`, clears) the request id and tenant id that log lines of
+/// this thread carry.
+pub(crate) fn set_invocation(request_id: &str, tenant_id: Option<&str>) {
+    INVOCATION.with(|ids| {
+        let (request, tenant) = &mut *ids.borrow_mut();
+        request.clear();
+        request.push_str(request_id);
+        tenant.clear();
+        tenant.push_str(tenant_id.unwrap_or(""));
     });
 }
 
@@ -131,12 +135,13 @@ fn emit(level: Level, message: &str) {
 
 /// Writes one line with its logger (a bridged record's target), already known to be enabled.
 fn emit_from(level: Level, message: &str, logger: Option<&str>) {
-    let line = REQUEST_ID.with(|id| {
+    let line = INVOCATION.with(|ids| {
+        let (request_id, tenant_id) = &*ids.borrow();
         format_line(
             settings().json,
             level,
             message,
-            &id.borrow(),
+            (request_id, tenant_id),
             now_ms(),
             logger,
         )
@@ -346,7 +351,7 @@ fn format_line(
     json: bool,
     level: Level,
     message: &str,
-    request_id: &str,
+    (request_id, tenant_id): (&str, &str),
     epoch_ms: u64,
     logger: Option<&str>,
 ) -> Vec<u8> {
@@ -363,6 +368,12 @@ fn format_line(
         if !request_id.is_empty() {
             line.extend_from_slice(b",\"requestId\":");
             push_json_string(&mut line, request_id);
+        }
+        // Tenant isolation: the JSON format carries the invocation's tenant, as AWS's runtime
+        // clients write it.
+        if !tenant_id.is_empty() {
+            line.extend_from_slice(b",\"tenantId\":");
+            push_json_string(&mut line, tenant_id);
         }
         if let Some(logger) = logger {
             line.extend_from_slice(b",\"logger\":");
@@ -521,9 +532,39 @@ mod tests {
     }
 
     #[test]
+    fn json_lines_of_a_tenant_isolated_function_carry_the_tenant() {
+        let line = format_line(true, Level::Info, "m", ("req-1", "acme \"eu\""), 0, None);
+        let parsed: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(parsed["requestId"], "req-1");
+        assert_eq!(parsed["tenantId"], "acme \"eu\"");
+        // No tenant, no key; the text format is Lambda's four fields either way.
+        let line = format_line(true, Level::Info, "m", ("req-1", ""), 0, None);
+        assert!(!String::from_utf8_lossy(&line).contains("tenantId"));
+        let text = format_line(false, Level::Info, "m", ("req-1", "acme"), 0, None);
+        assert_eq!(String::from_utf8_lossy(&text).split('\t').count(), 4);
+    }
+
+    /// The runtime sets the ids of the invocation it serves for the lines logged meanwhile.
+    #[test]
+    fn the_invocations_tenant_reaches_this_threads_lines() {
+        set_invocation("req-9", Some("tenant-9"));
+        INVOCATION
+            .with(|ids| assert_eq!(*ids.borrow(), ("req-9".to_owned(), "tenant-9".to_owned())));
+        set_invocation("", None);
+        INVOCATION.with(|ids| assert_eq!(*ids.borrow(), (String::new(), String::new())));
+    }
+
+    #[test]
     fn json_lines_are_valid_json_whatever_the_message() {
         let msg = "say \"hi\"\nnext line\t\u{1}\u{7f} é";
-        let line = format_line(true, Level::Warn, msg, "req-1", 1_542_409_706_888, None);
+        let line = format_line(
+            true,
+            Level::Warn,
+            msg,
+            ("req-1", ""),
+            1_542_409_706_888,
+            None,
+        );
         let text = String::from_utf8(line).unwrap();
         assert!(
             text.ends_with('\n') && text.matches('\n').count() == 1,
@@ -533,13 +574,13 @@ mod tests {
         assert_eq!(text, want);
         let parsed: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
         assert_eq!(parsed["message"], msg);
-        let no_id = format_line(true, Level::Info, "m", "", 0, None);
+        let no_id = format_line(true, Level::Info, "m", ("", ""), 0, None);
         assert_eq!(
             no_id,
             b"{\"timestamp\":\"1970-01-01T00:00:00.000Z\",\"level\":\"INFO\",\"message\":\"m\"}\n"
         );
         assert_eq!(
-            format_line(true, Level::Debug, "m", "r", 0, Some("aws_smithy::client")),
+            format_line(true, Level::Debug, "m", ("r", ""), 0, Some("aws_smithy::client")),
             b"{\"timestamp\":\"1970-01-01T00:00:00.000Z\",\"level\":\"DEBUG\",\"message\":\"m\",\"requestId\":\"r\",\"logger\":\"aws_smithy::client\"}\n"
         );
     }
@@ -547,18 +588,18 @@ mod tests {
     #[test]
     fn text_lines_carry_the_request_id() {
         assert_eq!(
-            format_line(false, Level::Error, "boom", "req-2", 0, None),
+            format_line(false, Level::Error, "boom", ("req-2", ""), 0, None),
             b"1970-01-01T00:00:00.000Z\treq-2\tERROR\tboom\n"
         );
         assert_eq!(
-            format_line(false, Level::Info, "x", "", 0, Some("lib")),
+            format_line(false, Level::Info, "x", ("", ""), 0, Some("lib")),
             b"1970-01-01T00:00:00.000Z\t-\tINFO\tx\n"
         );
     }
 
     #[test]
     fn a_text_line_with_line_breaks_stays_one_record() {
-        let line = format_line(false, Level::Info, "a\nb\r\nc\n", "r", 0, None);
+        let line = format_line(false, Level::Info, "a\nb\r\nc\n", ("r", ""), 0, None);
         assert_eq!(line, b"1970-01-01T00:00:00.000Z\tr\tINFO\ta\rb\r\rc\r\n");
         assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
     }

@@ -332,13 +332,13 @@ fn begin_invocation<'a>(
     if let Some(env) = env {
         env.set_trace_id(ctx.xray_trace_id);
     }
-    log::set_request_id(ctx.request_id);
+    log::set_invocation(ctx.request_id, ctx.tenant_id);
     Some(ctx)
 }
 
 fn end_invocation(result: Result<(), Fatal>) -> Result<(), Fatal> {
     // Lines logged between invocations (a refused `/next`) belong to none.
-    log::set_request_id("");
+    log::set_invocation("", None);
     result
 }
 

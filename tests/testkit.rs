@@ -256,3 +256,39 @@ fn kits_run_side_by_side_in_parallel_tests() {
         }
     });
 }
+
+#[test]
+fn an_alb_answer_that_can_carry_one_cookie_says_in_the_log_what_it_dropped() {
+    use lambda_lite::http::{Request, Response as HttpResponse};
+    // A target group without multi-value headers (the health check's event).
+    let event = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/http/alb_health.json"
+    ))
+    .unwrap();
+    let mut lambda = TestLambda::new();
+    let out = lambda.invoke(&event, |e, ctx| {
+        lambda_lite::http::call(e, ctx, |_req: Request<'_>, _: &Context| {
+            Ok(HttpResponse::new(200)
+                .cookie("a=1")
+                .cookie("b=2")
+                .body("ok"))
+        })
+    });
+    let answer: serde_json::Value = out.json().unwrap();
+    assert_eq!(answer["headers"]["set-cookie"], "b=2");
+    assert_eq!(out.logs().len(), 1, "{:?}", out.logs());
+    assert!(out.logs()[0].contains("\tWARN\t"), "{:?}", out.logs());
+    assert!(
+        out.logs()[0].contains("1 earlier one(s) dropped"),
+        "{:?}",
+        out.logs()
+    );
+    // One cookie fits: nothing to say.
+    let out = lambda.invoke(&event, |e, ctx| {
+        lambda_lite::http::call(e, ctx, |_req: Request<'_>, _: &Context| {
+            Ok(HttpResponse::new(200).cookie("a=1").body("ok"))
+        })
+    });
+    assert!(out.logs().is_empty(), "{:?}", out.logs());
+}

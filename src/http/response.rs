@@ -210,6 +210,9 @@ impl Response {
                     if let Some(cookie) = cookies.last() {
                         single.push(("set-cookie".into(), cookie.clone()));
                     }
+                    if cookies.len() > 1 {
+                        dropped_cookies(cookies.len() - 1);
+                    }
                     out.extend_from_slice(b",\"headers\":");
                     push_joined(&mut out, &single);
                 }
@@ -282,6 +285,18 @@ fn push_joined(out: &mut Vec<u8>, headers: &[(String, String)]) {
         push_json_string(out, &values.join(", "));
     }
     out.push(b'}');
+}
+
+/// Says in the function's log that an ALB answer lost cookies: a target group without
+/// multi-value headers carries one `Set-Cookie`.
+#[cold]
+fn dropped_cookies(dropped: usize) {
+    crate::log::log(
+        crate::log::Level::Warn,
+        &format!(
+            "this ALB target group has multi-value headers off, so its answer carries one Set-Cookie: the last cookie was sent and {dropped} earlier one(s) dropped (turn on multi-value headers to send them all)"
+        ),
+    );
 }
 
 /// `{"name":["v1","v2"],…,"set-cookie":[…]}`.

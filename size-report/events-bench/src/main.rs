@@ -38,14 +38,14 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// 10 messages whose bodies are 256 KB JSON documents (quotes escaped in the event, as SQS
-/// sends a JSON body).
-fn sqs_batch() -> Vec<u8> {
-    let line = r#"{"sku":"BK-0001","qty":2,"note":"gift wrap"},"#;
-    let mut doc = String::from(r#"{"lines":["#);
+/// sends a JSON body), or 256 KB of text without escapes (CSV lines).
+fn sqs_batch(json: bool) -> Vec<u8> {
+    let line = if json { r#"{"sku":"BK-0001","qty":2,"note":"gift wrap"},"# } else { "BK-0001,2,gift wrap;" };
+    let mut doc = String::from(if json { r#"{"lines":["# } else { "sku,qty,note;" });
     while doc.len() < 256 * 1024 - 64 {
         doc.push_str(line);
     }
-    doc.push_str(r#"{"sku":"end"}]}"#);
+    doc.push_str(if json { r#"{"sku":"end"}]}"# } else { "end" });
     let records: Vec<_> = (0..10)
         .map(|i| {
             serde_json::json!({
@@ -95,7 +95,8 @@ struct Case<'a> {
 
 fn main() {
     let rounds: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(200);
-    let sqs = sqs_batch();
+    let sqs = sqs_batch(true);
+    let text = sqs_batch(false);
     let kinesis = kinesis_batch();
     let lite_sqs = || {
         let e = lambda_lite::events::SqsEvent::from_slice(black_box(&sqs)).unwrap_or_default();
@@ -103,6 +104,14 @@ fn main() {
     };
     let official_sqs = || {
         let e: aws_lambda_events::sqs::SqsEvent = serde_json::from_slice(black_box(&sqs)).unwrap_or_default();
+        e.records.iter().map(|m| m.body.as_ref().map_or(0, String::len)).sum::<usize>()
+    };
+    let lite_text = || {
+        let e = lambda_lite::events::SqsEvent::from_slice(black_box(&text)).unwrap_or_default();
+        e.records.iter().map(|m| m.body.len()).sum::<usize>()
+    };
+    let official_text = || {
+        let e: aws_lambda_events::sqs::SqsEvent = serde_json::from_slice(black_box(&text)).unwrap_or_default();
         e.records.iter().map(|m| m.body.as_ref().map_or(0, String::len)).sum::<usize>()
     };
     let lite_kinesis = || {
@@ -115,13 +124,16 @@ fn main() {
         e.records.iter().map(|r| r.kinesis.data.0.len()).sum::<usize>()
     };
     let mut cases = [
-        Case { name: "SQS, 10 × 256 KB: lambda-lite `SqsEvent`", parse: &lite_sqs, times: vec![] },
-        Case { name: "SQS, 10 × 256 KB: aws_lambda_events `SqsEvent`", parse: &official_sqs, times: vec![] },
+        Case { name: "SQS, 10 × 256 KB JSON bodies: lambda-lite `SqsEvent`", parse: &lite_sqs, times: vec![] },
+        Case { name: "SQS, 10 × 256 KB JSON bodies: aws_lambda_events `SqsEvent`", parse: &official_sqs, times: vec![] },
+        Case { name: "SQS, 10 × 256 KB text bodies: lambda-lite `SqsEvent`", parse: &lite_text, times: vec![] },
+        Case { name: "SQS, 10 × 256 KB text bodies: aws_lambda_events `SqsEvent`", parse: &official_text, times: vec![] },
         Case { name: "Kinesis, 100 × 1 KB: lambda-lite `KinesisEvent`", parse: &lite_kinesis, times: vec![] },
         Case { name: "Kinesis, 100 × 1 KB: aws_lambda_events `KinesisEvent`", parse: &official_kinesis, times: vec![] },
     ];
     // Both readers must have read the same thing.
     assert_eq!(lite_sqs(), official_sqs());
+    assert_eq!(lite_text(), official_text());
     assert_eq!(lite_kinesis(), official_kinesis());
     let mut allocs = Vec::new();
     for case in &cases {
@@ -143,7 +155,7 @@ fn main() {
         let median = case.times[case.times.len() / 2];
         println!("| {} | {median:.1} | {count} | {bytes} |", case.name);
     }
-    println!("\n{rounds} interleaved rounds of the four parses.");
+    println!("\n{rounds} interleaved rounds of the six parses.");
     test_kit(rounds * 5);
 }
 
