@@ -242,6 +242,30 @@ fn the_invoke_api_answers_boto3_the_aws_cli_and_invoke_name_as_lambda_does() {
         std::fs::read_to_string(dir.join("out.json")).unwrap(),
         "\"from the cli\""
     );
+    // cargo-lambda's own client, whose default address is [::1]: watch listens on both
+    // loopbacks.
+    let theirs = Command::new(support::cargo_lambda())
+        .args([
+            "lambda",
+            "invoke",
+            "fixture",
+            "--data-ascii",
+            "\"over ipv6\"",
+            "--invoke-port",
+        ])
+        .arg(w.port.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        theirs.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&theirs.stdout),
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&theirs.stdout).trim(),
+        "\"over ipv6\""
+    );
     // `cargo lambda-lite invoke NAME` sends to the running watch.
     let sent = tool()
         .args(["invoke", "fixture", "--data", "\"hi\"", "--endpoint-url"])

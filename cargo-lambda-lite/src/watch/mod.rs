@@ -38,9 +38,10 @@ pub struct Args {
         default_value_t = 9000
     )]
     port: u16,
-    /// The address to serve on.
-    #[arg(long, visible_alias = "invoke-address", default_value = "127.0.0.1")]
-    address: String,
+    /// The address to serve on (default: both loopbacks, 127.0.0.1 and [::1], as clients
+    /// default to either; never a public address unless given here).
+    #[arg(long, visible_alias = "invoke-address")]
+    address: Option<String>,
     /// Serve this binary (repeatable; default: every binary of the package).
     #[arg(long = "bin", value_name = "NAME")]
     bins: Vec<String>,
@@ -56,17 +57,17 @@ pub struct Args {
     /// An environment variable for every function, KEY=VALUE (repeatable), over
     /// `[package.metadata.lambda-lite.deploy] env`; `AWS_LAMBDA_MAX_CONCURRENCY=N` makes it a
     /// Managed Instances function (N invocations at once per process).
-    #[arg(long = "env", value_name = "KEY=VALUE")]
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = crate::settings::key_value)]
     env: Vec<String>,
     /// Environment variables from a file of KEY=VALUE lines.
     #[arg(long)]
     env_file: Option<PathBuf>,
     /// The function timeout in seconds, for every function or for NAME (repeatable; default:
     /// the package's `[package.metadata.lambda-lite.deploy] timeout`, else Lambda's 3).
-    #[arg(long = "timeout", value_name = "[NAME=]SECONDS")]
+    #[arg(long = "timeout", value_name = "[NAME=]SECONDS", value_parser = crate::settings::named_timeout)]
     timeouts: Vec<String>,
     /// The memory size in MB, as the functions see it (default: the package's setting, else 128).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::settings::memory_mb)]
     memory: Option<u32>,
     /// The most environments a function runs at once (its reserved concurrency); a request
     /// that finds them all busy is throttled (429).
@@ -134,14 +135,29 @@ pub fn watch(args: Args) -> Result<ExitCode, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let address = format!("{}:{}", args.address, args.port);
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind(&address))
-        .map_err(|e| {
-            format!(
-                "cannot listen on {address}: {e} (another watch running? --port N serves elsewhere)"
-            )
-        })?;
+    // cargo-lambda's client and others default to ::1, the AWS CLI and SDKs to 127.0.0.1.
+    let addresses = match &args.address {
+        Some(address) if address.contains(':') => vec![format!("[{address}]:{}", args.port)],
+        Some(address) => vec![format!("{address}:{}", args.port)],
+        None => vec![
+            format!("127.0.0.1:{}", args.port),
+            format!("[::1]:{}", args.port),
+        ],
+    };
+    let mut listeners = Vec::new();
+    for (i, address) in addresses.iter().enumerate() {
+        match runtime.block_on(tokio::net::TcpListener::bind(address)) {
+            Ok(listener) => listeners.push(listener),
+            // The second loopback is a courtesy: a machine without IPv6 serves on the first.
+            Err(e) if i > 0 => eprintln!("watch: not serving on {address} too: {e}"),
+            Err(e) => {
+                return Err(format!(
+                    "cannot listen on {address}: {e} (another watch running? --port N serves elsewhere)"
+                ));
+            }
+        }
+    }
+    let address = &addresses[0];
     println!("watch: serving on http://{address}");
     if !project.extensions().is_empty() {
         println!("  with the extensions {}", project.extensions().join(", "));
@@ -158,22 +174,38 @@ pub fn watch(args: Args) -> Result<ExitCode, String> {
     }
     let app = router(watch.clone());
     let served = runtime.block_on(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
             let _ = tokio::signal::ctrl_c().await;
             eprintln!(
                 "watch: shutting down every environment (SHUTDOWN, SIGTERM, SIGKILL) once its invocations are done; Ctrl-C again to exit now…"
             );
-            tokio::spawn(async {
-                let _ = tokio::signal::ctrl_c().await;
-                eprintln!("watch: exiting now");
-                std::process::exit(130);
-            });
-        })
-        .await
+            let _ = stop.send(true);
+            let _ = tokio::signal::ctrl_c().await;
+            eprintln!("watch: exiting now");
+            std::process::exit(130);
+        });
+        let servers: Vec<_> = listeners
+            .into_iter()
+            .map(|listener| {
+                let mut stopping = stopping.clone();
+                let service = app.clone().into_make_service_with_connect_info::<SocketAddr>();
+                tokio::spawn(async move {
+                    axum::serve(listener, service)
+                        .with_graceful_shutdown(async move {
+                            let _ = stopping.wait_for(|stop| *stop).await;
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for server in servers {
+            match server.await {
+                Ok(served) => served?,
+                Err(e) => return Err(std::io::Error::other(e)),
+            }
+        }
+        Ok(())
     });
     watch.functions.shut_down();
     runtime.shutdown_background();

@@ -45,6 +45,37 @@ pub fn needs_python(modules: &str, package: &str) {
     }
 }
 
+/// cargo-lambda's own executable (its `invoke` client defaults to `[::1]`): the prebuilt
+/// 1.9.2 from PyPI, in a virtual environment under the repository's target/ (as
+/// tests/emulators/cargo-lambda.sh installs it).
+#[allow(dead_code)]
+pub fn cargo_lambda() -> PathBuf {
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    let venv = repo().join("target/cargo-lambda");
+    let exe = venv.join("bin/cargo-lambda");
+    if !exe.exists() {
+        eprintln!(
+            "installing cargo-lambda 1.9.2 from PyPI into {}…",
+            venv.display()
+        );
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "cargo-lambda==1.9.2"])
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(
+            made && exe.exists(),
+            "this test needs cargo-lambda: `python3 -m venv {0} && {0}/bin/pip install cargo-lambda==1.9.2` failed; install it by hand",
+            venv.display()
+        );
+    }
+    exe
+}
+
 /// curl, installed with apt-get (as root) when missing.
 pub fn needs_curl() {
     let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
