@@ -614,10 +614,7 @@ pub fn serve_one(args: &[String]) -> Res<ExitCode> {
         r.accept();
     }
     // SIGTERM while it waits in /next: the process ends there, and valgrind still writes its counts.
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
+    crate::environment::terminate(child.id())?;
     let deadline = Instant::now() + WAIT;
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {

@@ -418,13 +418,33 @@ fn serve(
             }
         }
         let Ok(answer) = rrx.recv() else { return };
-        let close = answer
-            .windows(17)
-            .any(|w| w.eq_ignore_ascii_case(b"connection: close"));
+        let close = closes(&answer);
         if stream.write_all(&answer).is_err() || close {
             return;
         }
     }
+}
+
+/// Whether an answer's head says `Connection: close` (its headers parsed: never its body).
+fn closes(answer: &[u8]) -> bool {
+    let mut headers = [httparse::EMPTY_HEADER; 16];
+    let mut response = httparse::Response::new(&mut headers);
+    response.parse(answer).is_ok()
+        && response.headers.iter().any(|h| {
+            h.name.eq_ignore_ascii_case("connection")
+                && h.value
+                    .split(|&b| b == b',')
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+        })
+}
+
+/// The invocation id of a `/2018-06-01/runtime/invocation/{id}/response` (or `/error`) path.
+pub fn invocation_id(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/2018-06-01/runtime/invocation/")?;
+    let id = rest
+        .strip_suffix("/response")
+        .or_else(|| rest.strip_suffix("/error"))?;
+    (!id.is_empty() && !id.contains('/')).then_some(id)
 }
 
 fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
@@ -530,6 +550,11 @@ fn read_chunk(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Chunk> {
                     }
                 }
             } else if buf.len() >= nl + 2 + size + 2 {
+                // Each chunk's data ends with CRLF; anything else is not HTTP's framing, and
+                // Lambda drops the connection.
+                if buf[nl + 2 + size..nl + 4 + size] != *b"\r\n" {
+                    return None;
+                }
                 let data = buf[nl + 2..nl + 2 + size].to_vec();
                 buf.drain(..nl + 4 + size);
                 return Some(Chunk::Data(data));
@@ -618,4 +643,45 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{closes, invocation_id};
+
+    #[test]
+    fn connection_close_is_read_from_the_head_never_the_body() {
+        assert!(closes(
+            b"HTTP/1.1 413 Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(closes(
+            b"HTTP/1.1 200 OK\r\nconnection: keep-alive, Close\r\n\r\n"
+        ));
+        let event = b"HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n{\"h\":\"connection: close\"}";
+        assert!(
+            !closes(event),
+            "an event that mentions it keeps the connection"
+        );
+    }
+
+    #[test]
+    fn an_answer_names_its_invocation_exactly() {
+        assert_eq!(
+            invocation_id("/2018-06-01/runtime/invocation/abc-1/response"),
+            Some("abc-1")
+        );
+        assert_eq!(
+            invocation_id("/2018-06-01/runtime/invocation/abc-1/error"),
+            Some("abc-1")
+        );
+        for other in [
+            "/2018-06-01/runtime/invocation/abc-12/response/x",
+            "/2018-06-01/runtime/invocation//response",
+            "/2018-06-01/runtime/invocation/a/b/response",
+            "/2018-06-01/runtime/init/error",
+            "/abc-1/response",
+        ] {
+            assert_eq!(invocation_id(other), None, "{other}");
+        }
+    }
 }

@@ -313,9 +313,12 @@ impl Controller {
                 "SHUTDOWN",
                 || json!({"eventType": "SHUTDOWN", "shutdownReason": "spindown", "deadlineMs": deadline}),
             );
-            let _ = Command::new("kill")
-                .args(["-TERM", &runtime.to_string()])
-                .status();
+            if let Err(e) = terminate(runtime) {
+                eprintln!(
+                    "[{}] shutdown: cannot send SIGTERM ({e}): stopping it",
+                    self.config.name
+                );
+            }
         }
         let t0 = Instant::now();
         // Serve the extensions' last requests and print their output meanwhile.
@@ -356,4 +359,14 @@ impl Controller {
             self.config.name
         );
     }
+}
+
+/// Sends SIGTERM to the process `pid`, as Lambda does at shutdown.
+pub fn terminate(pid: u32) -> Result<(), String> {
+    let pid = i32::try_from(pid).map_err(|_| format!("no such process id {pid}"))?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .map_err(|e| e.to_string())
 }

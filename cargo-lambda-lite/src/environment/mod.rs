@@ -27,6 +27,7 @@ use lifecycle::Process;
 
 mod extensions;
 mod lifecycle;
+pub use lifecycle::terminate;
 
 /// How long Lambda waits for an on-demand init before giving up.
 pub const INIT_LIMIT: Duration = Duration::from_secs(10);
@@ -36,9 +37,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 const EXTERNAL_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// A function timeout Lambda accepts (1 to 900 seconds).
-pub fn lambda_timeout(seconds: f64) -> Result<Duration, String> {
-    if (1.0..=900.0).contains(&seconds) {
-        Ok(Duration::from_secs_f64(seconds))
+pub fn lambda_timeout(seconds: u32) -> Result<Duration, String> {
+    if crate::settings::TIMEOUT_SECONDS.contains(&seconds) {
+        Ok(Duration::from_secs(u64::from(seconds)))
     } else {
         Err(format!(
             "--timeout {seconds}: Lambda's timeout is 1 to 900 seconds"
@@ -606,7 +607,9 @@ impl Controller {
 
     /// A response or error post (or a streamed response's head).
     fn post(&mut self, mut r: Request) {
-        let Some(at) = self.in_flight.iter().position(|f| r.path.contains(&*f.id)) else {
+        // `/2018-06-01/runtime/invocation/{id}/response` (or `/error`): the id exactly.
+        let id = crate::local::invocation_id(&r.path);
+        let Some(at) = self.in_flight.iter().position(|f| Some(&*f.id) == id) else {
             r.accept(); // a late post to an invocation already over
             return;
         };
