@@ -137,5 +137,5 @@ d.put_item(TableName="orders", Item={{"id": {{"S": "k1"}}, "name": {{"S": "first
     let missing: serde_json::Value = serde_json::from_str(answers[1]).unwrap();
     assert_eq!(missing["errorType"], "ItemNotFound");
     assert_eq!(missing["errorMessage"], "no item missing in orders");
-    assert!(stdout.contains("Init Duration"), "{stdout}");
+    assert!(stderr.contains("Init Duration"), "{stderr}");
 }

@@ -60,14 +60,11 @@ fn user_crate_builds_to_a_deterministic_zip_and_invokes_locally() {
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.success(),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        stdout
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stdout}\n{stderr}");
+        (stdout, stderr)
     };
-    let stdout = build();
+    let (stdout, stderr) = build();
     for name in ["my-fn", "other"] {
         assert!(
             stdout.contains(&format!("target/lambda/{name}/bootstrap ")),
@@ -77,7 +74,7 @@ fn user_crate_builds_to_a_deterministic_zip_and_invokes_locally() {
         assert_eq!(zip_entries(&zip), [("bootstrap".to_owned(), 0o100755)]);
     }
     assert!(stdout.contains(r#"{"QUIET":"PLEASE"}"#), "{stdout}");
-    let report = stdout
+    let report = stderr
         .lines()
         .find(|l| l.starts_with("REPORT RequestId: "))
         .expect("a REPORT line");
@@ -158,9 +155,9 @@ fn the_readme_main_job_builds_every_example_and_each_answers_its_own_event() {
         );
     }
     assert_eq!(
-        stdout.matches("\nREPORT RequestId: ").count(),
+        stderr.matches("\nREPORT RequestId: ").count(),
         6,
-        "one invocation each:\n{stdout}"
+        "one invocation each:\n{stderr}"
     );
     assert!(stdout.contains("Hello Zoë from hello!"), "{stdout}");
     assert!(stdout.contains("data: 5 of 5 for "), "the stream: {stdout}");

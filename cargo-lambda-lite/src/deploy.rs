@@ -17,6 +17,10 @@ use sha2::{Digest, Sha256};
 
 use crate::build::Arch;
 
+/// Lambda's memory and timeout for a function created without them.
+const DEFAULT_MEMORY: i32 = 128;
+const DEFAULT_TIMEOUT: i32 = 3;
+
 /// Lambda's limit on a zip uploaded directly; a larger one goes through S3.
 const DIRECT_UPLOAD_LIMIT: usize = 50 * 1024 * 1024;
 /// The managed policy the created execution role gets, and nothing more.
@@ -32,18 +36,21 @@ pub struct Url {
     pub streaming: bool,
 }
 
-/// What to deploy, flags over `[package.metadata.lambda-lite.deploy]` over defaults.
+/// What to deploy, flags over `[package.metadata.lambda-lite.deploy]`. A setting given by
+/// neither is `None` (or empty): a new function gets Lambda's default, an existing one keeps
+/// what it has.
 #[derive(Debug)]
 pub struct Plan {
     pub name: String,
     pub zip: PathBuf,
     pub arch: Arch,
     pub role: Option<String>,
-    pub memory: i32,
-    pub timeout: i32,
+    pub memory: Option<i32>,
+    pub timeout: Option<i32>,
+    /// The variables given: set over the deployed ones, which stay.
     pub env: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
-    pub description: String,
+    pub description: Option<String>,
     pub publish: bool,
     pub alias: Option<String>,
     pub url: Option<Url>,
@@ -143,8 +150,8 @@ async fn deploy_async(plan: &Plan) -> Result<(), String> {
                     "plan: create {} (provided.al2023, {}, {} MB, {} s, environment: [{env_names}]){}",
                     plan.name,
                     plan.arch.name(),
-                    plan.memory,
-                    plan.timeout,
+                    plan.memory.unwrap_or(DEFAULT_MEMORY),
+                    plan.timeout.unwrap_or(DEFAULT_TIMEOUT),
                     if plan.role.is_none() {
                         "; an execution role with the basic execution policy, unless one exists"
                     } else {
@@ -164,17 +171,14 @@ async fn deploy_async(plan: &Plan) -> Result<(), String> {
         Some(current) => {
             let code_changed = current.code_sha256() != Some(sha.as_str())
                 || !current.architectures().contains(&architecture(plan.arch));
-            let config_changes = configuration_changes(&current, plan);
+            let update = ConfigurationUpdate::of(&current, plan);
             if plan.dry_run {
                 let mut steps = Vec::new();
                 if code_changed {
                     steps.push("update code".to_owned());
                 }
-                if !config_changes.is_empty() {
-                    steps.push(format!(
-                        "update configuration ({})",
-                        config_changes.join(", ")
-                    ));
+                if !update.changes.is_empty() {
+                    steps.push(format!("update configuration: {}", update.describe()));
                 }
                 if steps.is_empty() {
                     steps.push("nothing: code and configuration are unchanged".into());
@@ -187,23 +191,16 @@ async fn deploy_async(plan: &Plan) -> Result<(), String> {
                 wait_updated(&lambda, &plan.name).await?;
                 changed.push("code".to_owned());
             }
-            if !config_changes.is_empty() {
-                let mut update = lambda
-                    .update_function_configuration()
-                    .function_name(&plan.name)
-                    .memory_size(plan.memory)
-                    .timeout(plan.timeout)
-                    .description(&plan.description)
-                    .environment(environment(plan));
-                if let Some(role) = &plan.role {
-                    update = update.role(role);
-                }
+            if !update.changes.is_empty() {
+                println!("updating configuration: {}", update.describe());
                 update
+                    .request(&lambda, &plan.name)
                     .send()
                     .await
                     .map_err(|e| sdk_error("UpdateFunctionConfiguration", e))?;
                 wait_updated(&lambda, &plan.name).await?;
-                changed.push(format!("configuration ({})", config_changes.join(", ")));
+                let names: Vec<_> = update.changes.iter().map(|c| c.setting).collect();
+                changed.push(format!("configuration ({})", names.join(", ")));
             }
             lambda
                 .get_function_configuration()
@@ -278,38 +275,136 @@ fn function_from(
         .build()
 }
 
-fn environment(plan: &Plan) -> Environment {
+fn environment(variables: &BTreeMap<String, String>) -> Environment {
     Environment::builder()
-        .set_variables(Some(plan.env.clone().into_iter().collect()))
+        .set_variables(Some(variables.clone().into_iter().collect()))
         .build()
 }
 
-/// The configuration fields that differ from the plan (names only: values may be secret).
-fn configuration_changes(current: &FunctionConfiguration, plan: &Plan) -> Vec<String> {
-    let mut changes = Vec::new();
-    if current.memory_size() != Some(plan.memory) {
-        changes.push("memory".to_owned());
+/// One setting a deploy changes, as printed: `old → new` (environment variables by name only:
+/// their values may be secret).
+struct Change {
+    setting: &'static str,
+    from: String,
+    to: String,
+}
+
+/// What an update of an existing function sends: only the settings the user gave that differ
+/// from what is deployed. Variables given are set over the deployed ones; none is removed.
+struct ConfigurationUpdate {
+    changes: Vec<Change>,
+    memory: Option<i32>,
+    timeout: Option<i32>,
+    description: Option<String>,
+    environment: Option<BTreeMap<String, String>>,
+    role: Option<String>,
+}
+
+impl ConfigurationUpdate {
+    fn of(current: &FunctionConfiguration, plan: &Plan) -> ConfigurationUpdate {
+        let mut changes = Vec::new();
+        let mut differs = |setting, from: String, to: String| {
+            let differs = from != to;
+            if differs {
+                changes.push(Change { setting, from, to });
+            }
+            differs
+        };
+        let memory = plan
+            .memory
+            .filter(|&m| differs("memory", mb(current.memory_size()), mb(Some(m))));
+        let timeout = plan
+            .timeout
+            .filter(|&t| differs("timeout", seconds(current.timeout()), seconds(Some(t))));
+        let description = plan.description.clone().filter(|d| {
+            differs(
+                "description",
+                format!("{:?}", current.description().unwrap_or("")),
+                format!("{d:?}"),
+            )
+        });
+        let role = plan.role.clone().filter(|r| {
+            differs(
+                "role",
+                current.role().unwrap_or("(none)").to_owned(),
+                r.clone(),
+            )
+        });
+        let deployed: BTreeMap<String, String> = current
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        let mut merged = deployed.clone();
+        merged.extend(plan.env.clone());
+        let environment = if merged == deployed {
+            None
+        } else {
+            let mut added = Vec::new();
+            let mut set = Vec::new();
+            for (name, value) in &plan.env {
+                match deployed.get(name) {
+                    None => added.push(name.as_str()),
+                    Some(old) if old != value => set.push(name.as_str()),
+                    Some(_) => {}
+                }
+            }
+            let mut to = Vec::new();
+            if !added.is_empty() {
+                to.push(format!("{} added", added.join(", ")));
+            }
+            if !set.is_empty() {
+                to.push(format!("{} changed", set.join(", ")));
+            }
+            changes.push(Change {
+                setting: "environment",
+                from: format!("{} variables", deployed.len()),
+                to: format!("{} (values not shown)", to.join("; ")),
+            });
+            Some(merged)
+        };
+        ConfigurationUpdate {
+            changes,
+            memory,
+            timeout,
+            description,
+            environment,
+            role,
+        }
     }
-    if current.timeout() != Some(plan.timeout) {
-        changes.push("timeout".to_owned());
+
+    /// `memory 128 MB → 256 MB, description "" → "demo"`.
+    fn describe(&self) -> String {
+        self.changes
+            .iter()
+            .map(|c| format!("{} {} → {}", c.setting, c.from, c.to))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
-    if current.description().unwrap_or("") != plan.description {
-        changes.push("description".to_owned());
+
+    /// The `UpdateFunctionConfiguration` call, with the changed settings only.
+    fn request(
+        &self,
+        lambda: &aws_sdk_lambda::Client,
+        name: &str,
+    ) -> aws_sdk_lambda::operation::update_function_configuration::builders::UpdateFunctionConfigurationFluentBuilder{
+        lambda
+            .update_function_configuration()
+            .function_name(name)
+            .set_memory_size(self.memory)
+            .set_timeout(self.timeout)
+            .set_description(self.description.clone())
+            .set_environment(self.environment.as_ref().map(environment))
+            .set_role(self.role.clone())
     }
-    let deployed: BTreeMap<String, String> = current
-        .environment()
-        .and_then(|e| e.variables())
-        .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    if deployed != plan.env {
-        changes.push("environment".to_owned());
-    }
-    if let Some(role) = &plan.role
-        && current.role() != Some(role.as_str())
-    {
-        changes.push("role".to_owned());
-    }
-    changes
+}
+
+fn mb(memory: Option<i32>) -> String {
+    memory.map_or_else(|| "(none)".into(), |m| format!("{m} MB"))
+}
+
+fn seconds(timeout: Option<i32>) -> String {
+    timeout.map_or_else(|| "(none)".into(), |t| format!("{t} s"))
 }
 
 /// The execution role `lambda-lite-<function>`: reused when it exists, else created with the
@@ -381,10 +476,10 @@ async fn create(
             .role(role)
             .code(code.clone())
             .architectures(architecture(plan.arch))
-            .memory_size(plan.memory)
-            .timeout(plan.timeout)
-            .description(&plan.description)
-            .environment(environment(plan))
+            .memory_size(plan.memory.unwrap_or(DEFAULT_MEMORY))
+            .timeout(plan.timeout.unwrap_or(DEFAULT_TIMEOUT))
+            .description(plan.description.clone().unwrap_or_default())
+            .environment(environment(&plan.env))
             .set_tags(Some(plan.tags.clone().into_iter().collect()))
             .send()
             .await;

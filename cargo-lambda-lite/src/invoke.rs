@@ -25,9 +25,10 @@ pub struct Spec {
     pub events: Vec<Vec<u8>>,
 }
 
-/// Lambda's answer to an event over its 6 MB limit: the function never sees it.
+/// Lambda's answer to an event over its 6 MB limit: the function never sees it, so this is
+/// no answer of the function's (stderr; the run's exit status is 1).
 fn refuse_oversized(len: usize) {
-    println!(
+    eprintln!(
         "{{\"errorType\":\"RequestTooLargeException\",\"errorMessage\":\"Request must be smaller than {MAX_EVENT} bytes for the InvokeFunction operation\"}}"
     );
     eprintln!(
@@ -40,6 +41,8 @@ fn refuse_oversized(len: usize) {
 struct Tally {
     function_error: bool,
     failed: bool,
+    /// An event Lambda would refuse before the function sees it.
+    refused: bool,
 }
 
 /// Prints an invocation's progress as it comes; what became of it goes into the tally.
@@ -47,7 +50,9 @@ fn printer(tally: Arc<Mutex<Tally>>, arm64: bool) -> Box<dyn FnMut(Progress) + S
     let mut stream = None;
     let mut init_failed = false;
     Box::new(move |p| match p {
-        Progress::Started { line, .. } => println!("{line}"),
+        // The answer alone on stdout (`| jq` works); Lambda's START/END/REPORT lines and the
+        // function's log on stderr, as `invoke NAME` prints them.
+        Progress::Started { line, .. } => eprintln!("{line}"),
         Progress::Stream { content_type } => {
             stream = Some(StreamPrinter::new(content_type.as_deref()));
         }
@@ -66,11 +71,8 @@ fn printer(tally: Arc<Mutex<Tally>>, arm64: bool) -> Box<dyn FnMut(Progress) + S
                 (None, Outcome::Response(body)) => {
                     println!("{}", String::from_utf8_lossy(body));
                 }
-                (None, Outcome::Error(e)) => {
-                    if !matches!(e.cause, Cause::Timeout | Cause::Exit) {
-                        println!("{}", String::from_utf8_lossy(&e.document));
-                    }
-                }
+                // What the Invoke API answers, a timeout's and a crash's error document too.
+                (None, Outcome::Error(e)) => println!("{}", String::from_utf8_lossy(&e.document)),
                 (None, Outcome::Streamed) => {}
             }
             init_failed = error.is_some_and(|e| e.cause == Cause::Init);
@@ -83,7 +85,7 @@ fn printer(tally: Arc<Mutex<Tally>>, arm64: bool) -> Box<dyn FnMut(Progress) + S
         }
         Progress::Done(done) => {
             for line in &done.lines {
-                println!("{line}");
+                eprintln!("{line}");
             }
             if let Some(note) = &done.note {
                 eprintln!("invoke: {note}");
@@ -99,7 +101,8 @@ fn printer(tally: Arc<Mutex<Tally>>, arm64: bool) -> Box<dyn FnMut(Progress) + S
 }
 
 /// Runs every event; exit status 0 when all were answered, 3 when the function answered
-/// with an error (or timed out, or crashed), 1 when the run itself failed.
+/// with an error (or timed out, or crashed), 1 when the run itself failed or an event was
+/// refused before it reached the function.
 pub fn run(spec: Spec) -> Result<ExitCode, String> {
     let arm64 = spec.function.wrapper.is_some();
     let config = Arc::new(spec.function);
@@ -115,10 +118,7 @@ pub fn run(spec: Spec) -> Result<ExitCode, String> {
     for event in events {
         if event.len() > MAX_EVENT {
             refuse_oversized(event.len());
-            tally
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .function_error = true;
+            tally.lock().unwrap_or_else(|e| e.into_inner()).refused = true;
             continue;
         }
         environment.invoke(Invocation {
@@ -135,6 +135,8 @@ pub fn run(spec: Spec) -> Result<ExitCode, String> {
         ExitCode::from(1)
     } else if tally.function_error {
         ExitCode::from(3)
+    } else if tally.refused {
+        ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
@@ -189,8 +191,8 @@ impl StreamPrinter {
             eprintln!("invoke: the HTTP prelude never ended with its eight NUL bytes");
         }
         if let Some(e) = error {
-            println!(
-                "the stream failed: {}: {}",
+            eprintln!(
+                "invoke: the stream failed: {}: {}",
                 e.error_type,
                 String::from_utf8_lossy(&e.document)
             );

@@ -227,20 +227,21 @@ struct DeployArgs {
     /// execution policy when missing, reused after).
     #[arg(long)]
     role: Option<String>,
-    /// Memory in MB (default 128).
-    #[arg(long)]
-    memory: Option<i32>,
-    /// Timeout in seconds (default 3).
-    #[arg(long)]
-    timeout: Option<i32>,
-    /// An environment variable, KEY=VALUE (repeatable; values are never printed).
-    #[arg(long = "env", value_name = "KEY=VALUE")]
+    /// Memory in MB (default: as deployed; 128 for a new function).
+    #[arg(long, value_parser = settings::memory_mb)]
+    memory: Option<u32>,
+    /// Timeout in whole seconds (default: as deployed; 3 for a new function).
+    #[arg(long, value_parser = settings::timeout_seconds)]
+    timeout: Option<u32>,
+    /// An environment variable, KEY=VALUE (repeatable; set over the deployed ones, which stay;
+    /// values are never printed).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = settings::key_value)]
     env: Vec<String>,
     /// Environment variables from a file of KEY=VALUE lines.
     #[arg(long)]
     env_file: Option<PathBuf>,
     /// A tag, KEY=VALUE (repeatable).
-    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = settings::key_value)]
     tags: Vec<String>,
     /// The function's description.
     #[arg(long)]
@@ -310,7 +311,7 @@ struct InvokeArgs {
 #[derive(Args)]
 struct RunArgs {
     /// An environment variable for the function, KEY=VALUE (repeatable).
-    #[arg(long = "env", value_name = "KEY=VALUE")]
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = settings::key_value)]
     env: Vec<String>,
     /// `_HANDLER` (default `bootstrap`; the script runtime takes file.function or an executable).
     #[arg(long)]
@@ -318,11 +319,11 @@ struct RunArgs {
     /// `LAMBDA_TASK_ROOT` and the working directory (default: the bootstrap's folder).
     #[arg(long)]
     task_root: Option<PathBuf>,
-    /// The function timeout in seconds (Lambda's default: 3).
-    #[arg(long, default_value_t = 3.0)]
-    timeout: f64,
-    /// The memory size in MB, as the function sees it.
-    #[arg(long, default_value_t = 128)]
+    /// The function timeout in whole seconds, 1 to 900 (Lambda's default: 3).
+    #[arg(long, default_value_t = 3, value_parser = settings::timeout_seconds)]
+    timeout: u32,
+    /// The memory size in MB, as the function sees it (128 to 10240).
+    #[arg(long, default_value_t = 128, value_parser = settings::memory_mb)]
     memory: u32,
 }
 
@@ -595,7 +596,6 @@ fn deploy(args: DeployArgs) -> Result<ExitCode, String> {
     // Cargo.toml's [package.metadata.lambda-lite.deploy], under the flags.
     let meta = deploy::metadata(&manifest);
     let text = |key: &str| meta[key].as_str().map(str::to_owned);
-    let number = |key: &str| meta[key].as_i64().and_then(|n| i32::try_from(n).ok());
     let env: BTreeMap<String, String> =
         settings::environment(&meta, args.env_file.as_deref(), &args.env)?
             .into_iter()
@@ -614,16 +614,20 @@ fn deploy(args: DeployArgs) -> Result<ExitCode, String> {
     } else {
         None
     };
-    let memory = args.memory.or(number("memory")).unwrap_or(128);
-    let timeout = args.timeout.or(number("timeout")).unwrap_or(3);
-    if !(128..=10240).contains(&memory) {
-        return Err(format!("--memory {memory}: Lambda takes 128 to 10240 MB"));
-    }
-    if !(1..=900).contains(&timeout) {
-        return Err(format!(
-            "--timeout {timeout}: Lambda takes 1 to 900 seconds"
-        ));
-    }
+    // Given by neither flag nor metadata: left as deployed (Lambda's default on create).
+    let memory = match args.memory {
+        Some(m) => Some(m),
+        None => settings::metadata_number(&meta, "memory", settings::memory_mb)?,
+    };
+    let timeout = match args.timeout {
+        Some(t) => Some(t),
+        None => settings::metadata_number(&meta, "timeout", settings::timeout_seconds)?,
+    };
+    // Both are within their ranges, so they fit the SDK's i32.
+    let (memory, timeout) = (
+        memory.and_then(|m| i32::try_from(m).ok()),
+        timeout.and_then(|t| i32::try_from(t).ok()),
+    );
     let plan = deploy::Plan {
         name: args
             .name
@@ -637,11 +641,7 @@ fn deploy(args: DeployArgs) -> Result<ExitCode, String> {
         timeout,
         env,
         tags,
-        description: args
-            .description
-            .clone()
-            .or(text("description"))
-            .unwrap_or_default(),
+        description: args.description.clone().or(text("description")),
         publish: args.publish || meta["publish"].as_bool() == Some(true),
         alias: args.alias.clone().or(text("alias")),
         url,

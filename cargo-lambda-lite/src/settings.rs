@@ -7,6 +7,62 @@ use std::path::Path;
 #[cfg(any(feature = "deploy", feature = "watch"))]
 use serde_json::Value;
 
+/// Lambda's range of function timeouts, in whole seconds (`--timeout`, the metadata's
+/// `timeout`): the same for `invoke`, `watch` and `deploy`.
+pub const TIMEOUT_SECONDS: std::ops::RangeInclusive<u32> = 1..=900;
+/// Lambda's range of memory sizes, in MB.
+pub const MEMORY_MB: std::ops::RangeInclusive<u32> = 128..=10240;
+
+/// A `KEY=VALUE` flag, checked as clap reads it (a malformed one is a command line not
+/// understood: exit status 2, with the usage).
+pub fn key_value(text: &str) -> Result<String, String> {
+    match text.split_once('=') {
+        Some((key, _)) if !key.is_empty() => Ok(text.to_owned()),
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
+}
+
+/// A timeout in whole seconds within Lambda's range.
+pub fn timeout_seconds(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|s| TIMEOUT_SECONDS.contains(s))
+        .ok_or_else(|| format!("{text:?}: Lambda's timeout is a whole number of seconds, 1 to 900"))
+}
+
+/// A memory size in MB within Lambda's range.
+pub fn memory_mb(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|m| MEMORY_MB.contains(m))
+        .ok_or_else(|| format!("{text:?}: Lambda's memory is 128 to 10240 MB"))
+}
+
+/// `watch`'s `--timeout [NAME=]SECONDS`, checked as clap reads it.
+#[cfg(feature = "watch")]
+pub fn named_timeout(text: &str) -> Result<String, String> {
+    let seconds = text.split_once('=').map_or(text, |(_, s)| s);
+    timeout_seconds(seconds).map(|_| text.to_owned())
+}
+
+/// A number of the metadata (`timeout`, `memory`) checked against its range: absent is
+/// `None`; anything but a whole number in range is an error naming the key.
+#[cfg(any(feature = "deploy", feature = "watch"))]
+pub fn metadata_number(
+    meta: &Value,
+    key: &str,
+    check: fn(&str) -> Result<u32, String>,
+) -> Result<Option<u32>, String> {
+    match &meta[key] {
+        Value::Null => Ok(None),
+        v => check(&v.to_string())
+            .map(Some)
+            .map_err(|e| format!("[package.metadata.lambda-lite.deploy] {key} = {v}: {e}")),
+    }
+}
+
 /// `KEY=VALUE` pairs, in order (a later one wins where they are applied in turn).
 pub fn key_values(pairs: &[String], what: &str) -> Result<Vec<(String, String)>, String> {
     pairs

@@ -134,7 +134,7 @@ fn a_new_crate_outside_the_repository_builds_and_invokes_with_env() {
     let (stdout, stderr) = text(&run);
     assert!(run.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains(r#""message":"Hi, world!""#), "{stdout}");
-    let report = reports(&stdout);
+    let report = reports(&stderr);
     assert_eq!(report.len(), 1, "{stdout}");
     assert!(report[0].contains("\tInit Duration: "), "{stdout}");
     let zip = krate.join("target/lambda/hello-fn/bootstrap.zip");
@@ -193,16 +193,69 @@ fn a_new_crate_outside_the_repository_builds_and_invokes_with_env() {
 }
 
 #[test]
-fn timeout_out_of_lambdas_range_is_refused_with_the_range() {
+fn settings_out_of_lambdas_range_are_a_command_line_not_understood() {
+    // Exit status 2, with the range (a whole number of seconds: Lambda has no 2.5 s), as
+    // README's exit statuses say; the same checks for invoke, watch and deploy.
+    for (args, says) in [
+        (
+            &["invoke", "--timeout", "0"][..],
+            "Lambda's timeout is a whole number of seconds, 1 to 900",
+        ),
+        (
+            &["invoke", "--timeout", "2.5"],
+            "Lambda's timeout is a whole number of seconds, 1 to 900",
+        ),
+        (
+            &["invoke", "--memory", "64"],
+            "Lambda's memory is 128 to 10240 MB",
+        ),
+        (&["invoke", "--env", "NOEQUALS"], "expected KEY=VALUE"),
+        (
+            &["watch", "--timeout", "f=901"],
+            "Lambda's timeout is a whole number of seconds, 1 to 900",
+        ),
+        (&["watch", "--env", "=x"], "expected KEY=VALUE"),
+        (
+            &["deploy", "--memory", "10241"],
+            "Lambda's memory is 128 to 10240 MB",
+        ),
+        (&["deploy", "--tag", "nope"], "expected KEY=VALUE"),
+    ] {
+        let mut command = tool();
+        command.args(args);
+        if args[0] == "invoke" {
+            command.arg(fixture("unwind"));
+        }
+        let run = command.output().unwrap();
+        let (_, stderr) = text(&run);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn an_event_refused_before_it_was_sent_is_not_a_function_error() {
+    let dir = outside("refused");
+    let big = dir.join("big.json");
+    let mut json = vec![b'a'; 6 * 1024 * 1024 + 1];
+    (json[0], *json.last_mut().unwrap()) = (b'"', b'"');
+    std::fs::write(&big, json).unwrap();
     let run = tool()
-        .args(["invoke", "--timeout", "0", "--event", "{}"])
+        .arg("invoke")
         .arg(fixture("unwind"))
+        .arg("--event-file")
+        .arg(&big)
         .output()
         .unwrap();
-    let (_, stderr) = text(&run);
-    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let (stdout, stderr) = text(&run);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "the function did not fail: {stdout}\n{stderr}"
+    );
+    assert!(stdout.is_empty(), "no answer: {stdout}");
     assert!(
-        stderr.contains("--timeout 0: Lambda's timeout is 1 to 900 seconds"),
+        stderr.contains("RequestTooLargeException") && stderr.contains("not sent"),
         "{stderr}"
     );
 }
@@ -223,7 +276,7 @@ fn managed_instances_take_several_events_at_once_in_one_process() {
     let elapsed = started.elapsed();
     let (stdout, stderr) = text(&run);
     assert!(run.status.success(), "{stdout}\n{stderr}");
-    let report = reports(&stdout);
+    let report = reports(&stderr);
     assert_eq!(report.len(), 4, "{stdout}");
     assert_eq!(
         report
@@ -237,9 +290,9 @@ fn managed_instances_take_several_events_at_once_in_one_process() {
         assert!(stdout.lines().any(|l| l == answer), "{answer}: {stdout}");
     }
     // All four were sent before the first answered: they ran at once.
-    let first_end = stdout.find("END RequestId").unwrap();
+    let first_end = stderr.find("END RequestId").unwrap();
     assert_eq!(
-        stdout[..first_end].matches("START RequestId").count(),
+        stderr[..first_end].matches("START RequestId").count(),
         4,
         "{stdout}"
     );
@@ -272,7 +325,7 @@ fn billed_duration_includes_a_cold_starts_init_rounded_up_to_the_millisecond() {
             + name.len();
         line[start..].split(' ').next().unwrap().parse().unwrap()
     };
-    let report = reports(&stdout);
+    let report = reports(&stderr);
     let (cold, warm) = (report[0], report[1]);
     let billed = field(cold, "Billed Duration: ");
     let want = (field(cold, "\tDuration: ") + field(cold, "Init Duration: ")).ceil();
@@ -318,7 +371,7 @@ fn the_script_runtime_runs_a_function_sh_locally() {
         stdout.contains(r#"Echoing request: '{"shell":"yes"}'"#),
         "{stdout}"
     );
-    assert_eq!(reports(&stdout).len(), 2, "{stdout}");
+    assert_eq!(reports(&stderr).len(), 2, "{stdout}");
 }
 
 #[test]
@@ -348,7 +401,7 @@ fn the_timeout_stops_the_function_and_the_next_event_gets_a_fresh_init() {
         stdout.contains("Task timed out after 1.00 seconds"),
         "{stdout}"
     );
-    let report = reports(&stdout);
+    let report = reports(&stderr);
     assert!(report[0].ends_with("\tStatus: timeout"), "{stdout}");
     assert!(stdout.contains("\n\"after\"\n"), "{stdout}");
     assert!(
@@ -378,7 +431,7 @@ fn payloads_over_lambdas_limits_are_refused_as_lambda_does() {
         .unwrap();
     let (stdout, stderr) = text(&run);
     assert_eq!(run.status.code(), Some(3), "{stdout}\n{stderr}");
-    assert!(stdout.contains("RequestTooLargeException"), "{stdout}");
+    assert!(stderr.contains("RequestTooLargeException"), "{stderr}");
     assert!(stdout.contains("Function.ResponseSizeTooLarge"), "{stdout}");
     assert!(
         stdout.contains("Response payload size (7340032 bytes)"),
@@ -389,7 +442,7 @@ fn payloads_over_lambdas_limits_are_refused_as_lambda_does() {
         "served on after both: {stdout}"
     );
     assert_eq!(
-        reports(&stdout).len(),
+        reports(&stderr).len(),
         2,
         "the refused event never ran: {stdout}"
     );
@@ -414,7 +467,7 @@ fn a_crash_is_reported_and_the_next_event_is_served_by_a_fresh_init() {
         "{stderr}"
     );
     assert!(stdout.contains("\n\"alive again\"\n"), "{stdout}");
-    let report = reports(&stdout);
+    let report = reports(&stderr);
     assert_eq!(report.len(), 2);
     assert!(
         report[0].contains("Init Duration") && report[1].contains("Init Duration"),
@@ -439,8 +492,9 @@ fn streamed_answers_are_printed_with_a_failed_streams_error() {
         .unwrap();
     let (stdout, stderr) = text(&run);
     assert_eq!(run.status.code(), Some(3), "{stdout}\n{stderr}");
-    assert!(stdout.contains("\nabcdef\n"), "{stdout}");
-    assert!(stdout.contains("partial\nthe stream failed: Runtime.HandlerPanic: {\"errorType\":\"Runtime.HandlerPanic\""), "{stdout}");
+    assert!(stdout.lines().any(|l| l == "abcdef"), "{stdout}");
+    assert!(stdout.contains("partial\n"), "{stdout}");
+    assert!(stderr.contains("invoke: the stream failed: Runtime.HandlerPanic: {\"errorType\":\"Runtime.HandlerPanic\""), "{stderr}");
     assert!(stderr.contains("streamed response"), "{stderr}");
 }
 
@@ -716,7 +770,10 @@ fn a_runtime_that_strays_from_lambda_lites_patterns_gets_lambdas_answers() {
     let (stdout, stderr) = text(&run);
     assert_eq!(run.status.code(), Some(3), "{stdout}\n{stderr}");
     // A whole answer sent chunked is an answer, not a stream.
-    assert!(stdout.contains("\n\"chunked answer\"\n"), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l == "\"chunked answer\""),
+        "{stdout}"
+    );
     // An init error after the init is refused (403) and changes nothing.
     assert!(stdout.contains("\n\"init/error 403\"\n"), "{stdout}");
     // A chunked answer cut before its last chunk fails the invocation; it does not hang.
@@ -733,7 +790,7 @@ fn a_runtime_that_strays_from_lambda_lites_patterns_gets_lambdas_answers() {
         "{stdout}"
     );
     assert!(stdout.contains("\n\"fine\"\n"), "{stdout}");
-    let report = reports(&stdout);
+    let report = reports(&stderr);
     assert_eq!(report.len(), 5, "the timed-out event never ran: {stdout}");
     assert!(report[4].contains("Init Duration"), "{stdout}");
 }
@@ -813,4 +870,25 @@ fn new_event_scaffolds_a_consumer_of_each_source_whose_unit_test_passes() {
         .output()
         .unwrap();
     assert_eq!(both.status.code(), Some(2), "{:?}", text(&both));
+}
+
+#[test]
+fn the_answers_alone_are_on_stdout_so_they_pipe_into_jq() {
+    let run = tool()
+        .arg("invoke")
+        .arg(fixture("unwind"))
+        .args(["--event", r#"{"a":1}"#, "--event", r#""two""#])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&run);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout, "{\"a\":1}\n\"two\"\n", "nothing but the answers");
+    for line in stdout.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+    // Lambda's lines, in order, on stderr.
+    let start = stderr.find("START RequestId: ").unwrap();
+    let end = stderr.find("END RequestId: ").unwrap();
+    assert!(start < end, "{stderr}");
+    assert_eq!(reports(&stderr).len(), 2, "{stderr}");
 }

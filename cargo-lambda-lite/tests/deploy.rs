@@ -512,3 +512,103 @@ s3_bucket = "code-bucket"
     assert_eq!(layer, "1 ['x86_64']");
     let _ = std::fs::remove_dir_all(&krate);
 }
+
+#[test]
+fn a_plain_deploy_keeps_every_setting_it_was_not_given_and_says_old_to_new_before_sending() {
+    let moto = moto();
+    let first = deploy(
+        &moto,
+        &[
+            "kept-echo",
+            "--memory",
+            "256",
+            "--env",
+            "SECRET=hunter2",
+            "--description",
+            "demo",
+            "--timeout",
+            "10",
+        ],
+    );
+    assert!(first.status.success(), "{}", text(&first));
+    let live = |moto: &Moto| -> serde_json::Value {
+        serde_json::from_str(&moto.py(
+            "c = l.get_function_configuration(FunctionName='kept-echo')\nprint(json.dumps([c['MemorySize'], c['Timeout'], c.get('Description', ''), c.get('Environment', {}).get('Variables', {})]))",
+        ))
+        .unwrap()
+    };
+    let settings = serde_json::json!([256, 10, "demo", {"SECRET": "hunter2"}]);
+    assert_eq!(live(&moto), settings);
+
+    // The same build, no settings given: nothing is written, nothing is lost.
+    moto.record();
+    let plain = deploy(&moto, &["kept-echo"]);
+    let out = text(&plain);
+    assert!(plain.status.success(), "{out}");
+    assert!(out.contains("unchanged:"), "{out}");
+    assert!(
+        writes(&moto.recorded()).is_empty(),
+        "a plain deploy writes nothing"
+    );
+    assert_eq!(live(&moto), settings);
+
+    // A dry run says what would change, old → new, values of variables never shown.
+    moto.record();
+    let dry = deploy(
+        &moto,
+        &[
+            "kept-echo",
+            "--memory",
+            "512",
+            "--env",
+            "OTHER=x1",
+            "--env",
+            "SECRET=changed-secret",
+            "--dry-run",
+        ],
+    );
+    let out = text(&dry);
+    assert!(dry.status.success(), "{out}");
+    assert!(
+        out.contains("memory 256 MB → 512 MB, environment 1 variables → OTHER added; SECRET changed (values not shown)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("hunter2") && !out.contains("changed-secret") && !out.contains("x1"),
+        "{out}"
+    );
+    assert!(
+        writes(&moto.recorded()).is_empty(),
+        "a dry run writes nothing"
+    );
+    assert_eq!(live(&moto), settings);
+
+    // The same for real: printed before it is sent; only memory and the variables change,
+    // the variable not given stays.
+    moto.record();
+    let real = deploy(
+        &moto,
+        &["kept-echo", "--memory", "512", "--env", "OTHER=x1"],
+    );
+    let out = text(&real);
+    assert!(real.status.success(), "{out}");
+    assert!(
+        out.contains("updating configuration: memory 256 MB → 512 MB, environment 1 variables → OTHER added (values not shown)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("changed: configuration (memory, environment)"),
+        "{out}"
+    );
+    assert_eq!(
+        live(&moto),
+        serde_json::json!([512, 10, "demo", {"SECRET": "hunter2", "OTHER": "x1"}])
+    );
+    let recorded = moto.recorded();
+    let writes = writes(&recorded);
+    assert!(
+        writes.iter().all(|r| r.contains("/configuration")),
+        "a configuration change uploads no code: {writes:#?}"
+    );
+    assert!(!writes.is_empty(), "{recorded:#?}");
+}

@@ -36,10 +36,7 @@ pub struct Project {
 }
 
 fn seconds(text: &str) -> Result<Duration, String> {
-    let s = text
-        .trim()
-        .parse::<f64>()
-        .map_err(|_| format!("--timeout {text}: a number of seconds, 1 to 900"))?;
+    let s = crate::settings::timeout_seconds(text).map_err(|e| format!("--timeout {e}"))?;
     crate::environment::lambda_timeout(s)
 }
 
@@ -59,8 +56,9 @@ impl Project {
         let settings = &package.metadata["lambda-lite"]["deploy"];
         let env = crate::settings::environment(settings, args.env_file.as_deref(), &args.env)?;
         let mut timeouts = BTreeMap::new();
-        if let Some(t) = settings["timeout"].as_f64() {
-            timeouts.insert(String::new(), seconds(&t.to_string())?);
+        use crate::settings::{memory_mb, metadata_number, timeout_seconds};
+        if let Some(t) = metadata_number(settings, "timeout", timeout_seconds)? {
+            timeouts.insert(String::new(), crate::environment::lambda_timeout(t)?);
         }
         for t in &args.timeouts {
             match t.split_once('=') {
@@ -68,14 +66,10 @@ impl Project {
                 None => timeouts.insert(String::new(), seconds(t)?),
             };
         }
-        let memory_mb = args
-            .memory
-            .or_else(|| {
-                settings["memory"]
-                    .as_u64()
-                    .and_then(|m| u32::try_from(m).ok())
-            })
-            .unwrap_or(128);
+        let memory_mb = match args.memory {
+            Some(m) => m,
+            None => metadata_number(settings, "memory", memory_mb)?.unwrap_or(128),
+        };
         let manifest = package.manifest_path.clone().into_std_path_buf();
         let root = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
         let target_dir = meta.target_directory.clone().into_std_path_buf();
