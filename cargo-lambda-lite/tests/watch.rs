@@ -162,6 +162,17 @@ fn the_invoke_api_answers_boto3_the_aws_cli_and_invoke_name_as_lambda_does() {
         out.contains("REPORT RequestId: ") && out.contains("Init Duration: "),
         "{out}"
     );
+    // A panic's message is in the tail too: written before the error was posted, it is taken
+    // from the pipe when the answer arrives, however busy the machine.
+    let out = w.py(
+        "r = l.invoke(FunctionName='fixture', Payload=b'\"panic\"', LogType='Tail')\n\
+         print(r['FunctionError'], base64.b64decode(r['LogResult']).decode())",
+    );
+    assert!(out.starts_with("Unhandled "), "{out}");
+    assert!(
+        out.contains("boom in "),
+        "the panic message is in the tail: {out}"
+    );
     // What the invoker passes reaches the runtime: the client context (decoded) and the tenant.
     let out = w.py(
         "cc = base64.b64encode(json.dumps({'custom': {'k': 'v'}, 'env': {}}).encode()).decode()\n\
@@ -932,4 +943,38 @@ fn a_function_from_new_http_answers_its_function_url_through_watch() {
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(json["message"], "Hello, Zoë!");
     assert_eq!(json["path"], "/hi/there");
+}
+
+#[test]
+fn a_function_url_to_a_function_that_is_not_http_says_why_it_answered_502() {
+    // `new`'s JSON function takes {"name": …}: a Function URL event is not that.
+    let dir = scratch("new-json");
+    let created = tool()
+        .args(["new", "json-fn"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let target = repo().join("target/watch-new-http");
+    let w = Watch::start(
+        "new-json",
+        &dir.join("json-fn"),
+        &["--no-reload"],
+        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+    );
+    let (head, _) = curl(&w, &[], "/lambda-url/json-fn/hi");
+    assert!(head.starts_with("http/1.1 502"), "{head}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !w
+        .text()
+        .contains("[json-fn] Function URL answered 502: the function failed:")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no reason on the terminal:\n{}",
+            w.text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(w.text().contains("Runtime.InvalidEvent"), "{}", w.text());
 }

@@ -2,11 +2,16 @@
 //! first, the runtime once they registered, the init's end (the runtime and every extension
 //! waiting for an event), a reset after a timeout or a crash, and Lambda's shutdown.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 use std::thread;
+
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -105,22 +110,71 @@ fn lambda_environment(cmd: &mut Command, config: &Config, api_address: &str, boo
     std::os::unix::process::CommandExt::process_group(cmd, 0);
 }
 
-/// Sends each line a process writes to its environment's thread.
-fn forward_lines(pipe: impl Read + Send + 'static, inbox: Sender<Inbox>, source: Option<String>) {
-    thread::spawn(move || {
-        let mut reader = BufReader::new(pipe);
-        loop {
-            let mut line = Vec::new();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {
-                    if inbox.send(Inbox::Log(source.clone(), line)).is_err() {
-                        return;
-                    }
+/// A child's stdout or stderr. Its own thread sends each line to the environment's thread as
+/// it arrives; [`Pipe::drain`] reads, under the same lock, whatever the pipe holds right now.
+/// A line the function wrote before it answered is in the pipe when the answer arrives, so
+/// draining then finds it, however late the thread would have (a cold start's panic message
+/// in a `Tail` log, say).
+pub(super) struct Pipe {
+    file: std::fs::File,
+    /// The start of a line not yet ended; whether the pipe is closed.
+    state: Mutex<(Vec<u8>, bool)>,
+    inbox: Sender<Inbox>,
+    source: Option<String>,
+}
+
+impl Pipe {
+    /// Reads `fd` (without blocking) from a thread of its own, from now on.
+    fn start(fd: OwnedFd, inbox: Sender<Inbox>, source: Option<String>) -> Arc<Pipe> {
+        let blocking = fcntl(&fd, FcntlArg::F_GETFL)
+            .map(OFlag::from_bits_truncate)
+            .unwrap_or(OFlag::empty());
+        // Failing, the thread still reads every line (poll says when); only `drain` could block.
+        let _ = fcntl(&fd, FcntlArg::F_SETFL(blocking | OFlag::O_NONBLOCK));
+        let pipe = Arc::new(Pipe {
+            file: std::fs::File::from(fd),
+            state: Mutex::new((Vec::new(), false)),
+            inbox,
+            source,
+        });
+        let reader = Arc::clone(&pipe);
+        thread::spawn(move || {
+            while !reader.drain() {
+                let mut fds = [PollFd::new(reader.file.as_fd(), PollFlags::POLLIN)];
+                if poll(&mut fds, PollTimeout::NONE).is_err_and(|e| e != nix::errno::Errno::EINTR) {
+                    return;
                 }
             }
+        });
+        pipe
+    }
+
+    /// Sends every line the pipe holds now (and, once it is closed, the unended rest);
+    /// whether it is closed.
+    pub(super) fn drain(&self) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (partial, closed) = &mut *state;
+        let mut chunk = [0u8; 16 * 1024];
+        while !*closed {
+            match (&self.file).read(&mut chunk) {
+                Ok(0) => *closed = true,
+                Ok(n) => partial.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(_) => *closed = true,
+            }
         }
-    });
+        while let Some(end) = partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = partial.drain(..=end).collect();
+            let _ = self.inbox.send(Inbox::Log(self.source.clone(), line));
+        }
+        if *closed && !partial.is_empty() {
+            let _ = self
+                .inbox
+                .send(Inbox::Log(self.source.clone(), std::mem::take(partial)));
+        }
+        *closed
+    }
 }
 
 impl Controller {
@@ -139,6 +193,7 @@ impl Controller {
             .clear();
         self.extension_events.clear();
         self.extension_waiting.clear();
+        self.pipes.clear();
         self.extensions_busy.clear();
         self.telemetry.reset();
         self.telemetry.init_started();
@@ -159,7 +214,8 @@ impl Controller {
             }
             e
         };
-        for path in &self.config.extensions {
+        let config = Arc::clone(&self.config);
+        for path in &config.extensions {
             let name = path
                 .file_name()
                 .map_or("extension".into(), |n| n.to_string_lossy().into_owned());
@@ -220,12 +276,14 @@ impl Controller {
         }
     }
 
-    pub(super) fn forward_output(&self, child: &mut Child, source: Option<String>) {
+    pub(super) fn forward_output(&mut self, child: &mut Child, source: Option<String>) {
         if let Some(out) = child.stdout.take() {
-            forward_lines(out, self.log_tx.clone(), source.clone());
+            let pipe = Pipe::start(OwnedFd::from(out), self.log_tx.clone(), source.clone());
+            self.pipes.push(pipe);
         }
         if let Some(err) = child.stderr.take() {
-            forward_lines(err, self.log_tx.clone(), source);
+            let pipe = Pipe::start(OwnedFd::from(err), self.log_tx.clone(), source);
+            self.pipes.push(pipe);
         }
     }
 
@@ -338,7 +396,9 @@ impl Controller {
             match self.inbox.recv_timeout(Duration::from_millis(2)) {
                 Ok(Inbox::Log(source, line)) => self.log(source, line),
                 Ok(Inbox::Api(m)) => self.api_message(m),
-                _ => {}
+                // An invocation or a shutdown that came meanwhile waits its turn, unlost.
+                Ok(other) => self.deferred.push_back(other),
+                Err(_) => {}
             }
         }
         if registered && t0.elapsed() >= grace {

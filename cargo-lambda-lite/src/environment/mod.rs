@@ -174,6 +174,8 @@ enum Inbox {
     Invoke(Invocation),
     /// A line of the runtime's output (`None`) or of the named extension's.
     Log(Option<String>, Vec<u8>),
+    /// Sent by the controller after draining the pipes: every line before it is in.
+    LogsSettled,
     Shutdown,
 }
 
@@ -206,6 +208,7 @@ impl Environment {
                 inbox: rx,
                 log_tx,
                 deferred: VecDeque::new(),
+                pipes: Vec::new(),
                 process: None,
                 queue: VecDeque::new(),
                 in_flight: Vec::new(),
@@ -302,6 +305,8 @@ struct Controller {
     log_tx: Sender<Inbox>,
     /// Messages put aside while waiting for log lines (see [`Controller::settle_logs`]).
     deferred: VecDeque<Inbox>,
+    /// The current process's (and its extensions') output.
+    pipes: Vec<std::sync::Arc<lifecycle::Pipe>>,
     process: Option<Process>,
     queue: VecDeque<Queued>,
     in_flight: Vec<InFlight>,
@@ -356,6 +361,7 @@ impl Controller {
                     at: Instant::now(),
                 }),
                 Ok(Inbox::Log(source, line)) => self.log(source, line),
+                Ok(Inbox::LogsSettled) => {}
                 Ok(Inbox::Shutdown) => self.shutting_down = true,
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -419,7 +425,10 @@ impl Controller {
             None => {
                 self.show(text);
                 self.telemetry.record("function", || text.into());
-                for f in &mut self.in_flight {
+                // Every invocation under way keeps it for its `Tail`, those answered and
+                // waiting for their extensions too.
+                let ending = self.ending.iter_mut().filter_map(|e| e.f.as_mut());
+                for f in self.in_flight.iter_mut().chain(ending) {
                     if let Some(log) = &mut f.log {
                         log.extend_from_slice(&line);
                     }
@@ -864,8 +873,8 @@ impl Controller {
     /// [`Done`]. When the process is gone with it, what else ran in it ends too.
     fn finish(&mut self, mut ending: Ending, done: Instant) {
         let Some(mut f) = ending.f.take() else { return };
-        if f.log.is_some() {
-            self.settle_logs();
+        if let Some(log) = &mut f.log {
+            self.settle_logs(log);
         }
         let mut p = self.process.take();
         let id = &f.id;
@@ -959,20 +968,26 @@ impl Controller {
         }
     }
 
-    /// Waits for log lines still in the pipes (a line written just before the answer can
-    /// arrive after it, later still on a busy machine): until the output has been quiet for
-    /// 20 ms, 200 ms at most, putting everything else aside. Only for `Tail`.
-    fn settle_logs(&mut self) {
-        let end = Instant::now() + Duration::from_millis(200);
-        let mut quiet_until = Instant::now() + Duration::from_millis(20);
-        while let Some(left) = quiet_until.min(end).checked_duration_since(Instant::now()) {
-            match self.inbox.recv_timeout(left) {
-                Ok(Inbox::Log(source, line)) => {
+    /// Takes in every log line written before now: the pipes drained (a line written just
+    /// before the answer is in them, whatever their threads are doing), then the inbox read up
+    /// to the marker sent after them, everything else put aside. Only for `Tail`.
+    /// The runtime's lines go into `tail` too: the invocation it belongs to is out of
+    /// `in_flight` by now.
+    fn settle_logs(&mut self, tail: &mut Vec<u8>) {
+        self.pipes.retain(|pipe| !pipe.drain());
+        let _ = self.log_tx.send(Inbox::LogsSettled);
+        // The marker is in the inbox behind every line: this ends (the timeout only guards
+        // against a bug).
+        while let Ok(message) = self.inbox.recv_timeout(Duration::from_secs(5)) {
+            match message {
+                Inbox::Log(source, line) => {
+                    if source.is_none() {
+                        tail.extend_from_slice(&line);
+                    }
                     self.log(source, line);
-                    quiet_until = Instant::now() + Duration::from_millis(20);
                 }
-                Ok(other) => self.deferred.push_back(other),
-                Err(_) => break,
+                Inbox::LogsSettled => break,
+                other => self.deferred.push_back(other),
             }
         }
     }
