@@ -98,10 +98,88 @@ fn user_crate_builds_to_a_deterministic_zip_and_invokes_locally() {
     let stderr = String::from_utf8_lossy(&invoke.stderr);
     assert_eq!(invoke.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("has several binaries: name the one to run")
+        stderr.contains("has several binaries: name the one to run with --bin")
             && stderr.contains("my-fn, other"),
         "{stderr}"
     );
+    let tool = |args: &[&str]| {
+        Command::new(env!("CARGO"))
+            .args(["run", "--quiet", "--manifest-path"])
+            .arg(root.join("Cargo.toml"))
+            .args(["-p", "cargo-lambda-lite", "--"])
+            .args(args)
+            .current_dir(&krate)
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap()
+    };
+    // --bin names it.
+    let named = tool(&["invoke", "--bin", "other", "--event", r#""picked""#]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&named.stdout),
+        String::from_utf8_lossy(&named.stderr),
+    );
+    assert!(named.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout, "\"picked\"\n");
+    let unknown = tool(&["invoke", "--bin", "nope"]);
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert_eq!(unknown.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("has no binary nope (it has: my-fn, other)"),
+        "{stderr}"
+    );
+    // One template holds every function of the crate; an existing one is never replaced
+    // without --force (and is refused before anything is built).
+    let template = tool(&["template"]);
+    let stderr = String::from_utf8_lossy(&template.stderr);
+    assert!(template.status.success(), "{stderr}");
+    let written = std::fs::read_to_string(krate.join("template.yaml")).unwrap();
+    for (id, uri) in [("MyFnFunction", "my-fn"), ("OtherFunction", "other")] {
+        assert!(written.contains(&format!("  {id}:\n")), "{written}");
+        assert!(
+            written.contains(&format!("CodeUri: \"target/lambda/{uri}/bootstrap.zip\"")),
+            "{written}"
+        );
+    }
+    std::fs::write(krate.join("template.yaml"), "# edited by hand\n").unwrap();
+    let again = tool(&["template"]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("exists") && stderr.contains("--force replaces it"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("building"),
+        "refused before the build: {stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(krate.join("template.yaml")).unwrap(),
+        "# edited by hand\n"
+    );
+    let forced = tool(&["template", "--force"]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(krate.join("template.yaml")).unwrap(),
+        written
+    );
+    // deploy asks which one before building anything (no AWS call either).
+    let release = krate.join("target/lambda-build");
+    let _ = std::fs::remove_dir_all(&release);
+    let asked = tool(&["deploy"]);
+    let stderr = String::from_utf8_lossy(&asked.stderr);
+    assert_eq!(asked.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("several functions (my-fn, other): name one with --bin NAME")
+            && stderr.contains("nothing was built"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("building"), "{stderr}");
+    assert!(!release.exists(), "deploy built before asking");
     let first = std::fs::read(out.join("my-fn/bootstrap.zip")).unwrap();
     build();
     assert!(

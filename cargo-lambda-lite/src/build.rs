@@ -53,6 +53,9 @@ pub struct Options {
     /// Give each artifact its own event, `events/<name>.json` beside the manifest (it must
     /// exist: checked before building).
     pub own_events: bool,
+    /// Exactly one function is wanted (`deploy`, `template`): a package of several without
+    /// `--bin`/`--example` is refused before anything is built.
+    pub one: bool,
 }
 
 /// One built artifact.
@@ -276,6 +279,13 @@ pub fn build(options: &Options) -> Result<Vec<Artifact>, String> {
         return Err(format!(
             "{} has no binary to build (name one with --bin or --example)",
             pkg.manifest.display()
+        ));
+    }
+    if options.one && todo.len() > 1 {
+        let names: Vec<&str> = todo.iter().map(|(_, n)| n.as_str()).collect();
+        return Err(format!(
+            "this package has several functions ({}): name one with --bin NAME (or --example NAME); nothing was built",
+            names.join(", ")
         ));
     }
     let mut event_files = Vec::new();

@@ -4,7 +4,7 @@
 //! configuration is not sent either, so a second deploy of the same source changes nothing.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
@@ -817,23 +817,6 @@ pub fn publish_layer(plan: &LayerPlan) -> Result<(), String> {
         );
         Ok(())
     })
-}
-
-/// `[package.metadata.lambda-lite.deploy]` of the manifest, if any.
-pub fn metadata(manifest: &Path) -> serde_json::Value {
-    cargo_metadata::MetadataCommand::new()
-        .manifest_path(manifest)
-        .no_deps()
-        .exec()
-        .ok()
-        .and_then(|m| {
-            let wanted = manifest.canonicalize().ok()?;
-            m.packages
-                .into_iter()
-                .find(|p| p.manifest_path.as_std_path() == wanted)
-                .map(|p| p.metadata["lambda-lite"]["deploy"].clone())
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

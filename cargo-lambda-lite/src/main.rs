@@ -68,7 +68,8 @@ enum Cmd {
     /// Build, then create or update the function on AWS (provided.al2023) with the AWS SDK;
     /// unchanged code is not uploaded and an unchanged deploy changes nothing.
     Deploy(DeployArgs),
-    /// Build, then write a SAM template whose code is the zip alone (template.yaml).
+    /// Build, then write a SAM template (template.yaml) with every function of the package, each
+    /// one's code its zip alone; an existing template is replaced only with --force.
     Template(TemplateArgs),
     /// Create a function crate that builds and invokes as it stands.
     New {
@@ -284,6 +285,9 @@ struct TemplateArgs {
     /// Where to write it (default: template.yaml beside Cargo.toml).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace the file if it exists (without it, an existing template is left as it is).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -303,6 +307,10 @@ struct InvokeArgs {
     /// One event per line of standard input.
     #[arg(long)]
     event_stdin: bool,
+    /// The binary of the package to run, `target/lambda/NAME/bootstrap` (for a package of
+    /// several; the default is its only one).
+    #[arg(long = "bin", value_name = "NAME", conflicts_with = "bootstrap")]
+    bin: Option<String>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -427,6 +435,7 @@ fn build_and_invoke(args: BuildArgs) -> Result<ExitCode, String> {
         features: args.features.clone(),
         out: args.out.clone(),
         own_events: args.invoke_events,
+        one: false,
     };
     // Every event is read and checked before the build, which can take minutes.
     let events = read_events(&args.invoke, &args.invoke_file, args.invoke_stdin)?;
@@ -469,7 +478,8 @@ fn watched_function(arg: &std::path::Path) -> Option<&str> {
 }
 
 /// The package's one built bootstrap, or what to do to have one.
-fn default_bootstrap() -> Result<PathBuf, String> {
+/// The built bootstrap of the package's binary `bin`, or of its only one.
+fn default_bootstrap(bin: Option<&str>) -> Result<PathBuf, String> {
     let meta = cargo_metadata::MetadataCommand::new()
         .no_deps()
         .exec()
@@ -485,7 +495,22 @@ fn default_bootstrap() -> Result<PathBuf, String> {
         .collect();
     let lambda = meta.target_directory.join("lambda").into_std_path_buf();
     let bootstrap = |name: &str| lambda.join(name).join("bootstrap");
-    match bins.as_slice() {
+    let named;
+    let bins = match bin {
+        Some(name) if bins.contains(&name) => {
+            named = [name];
+            &named[..]
+        }
+        Some(name) => {
+            return Err(format!(
+                "{} has no binary {name} (it has: {})",
+                pkg.name,
+                bins.join(", ")
+            ));
+        }
+        None => bins.as_slice(),
+    };
+    match bins {
         [one] if bootstrap(one).is_file() => Ok(bootstrap(one)),
         [one] => Err(format!(
             "{} is not built yet: run `cargo lambda-lite build` first (or `cargo lambda-lite build --invoke-file EVENT`, which builds then invokes)",
@@ -493,9 +518,9 @@ fn default_bootstrap() -> Result<PathBuf, String> {
         )),
         [] => Err(format!("{} has no binary to run", pkg.name)),
         several => Err(format!(
-            "{} has several binaries: name the one to run, e.g. `cargo lambda-lite invoke {}` (built: {})",
+            "{} has several binaries: name the one to run with --bin, e.g. `cargo lambda-lite invoke --bin {}` (built: {})",
             pkg.name,
-            bootstrap(several[0]).display(),
+            several[0],
             several
                 .iter()
                 .map(|b| if bootstrap(b).is_file() { *b } else { "" })
@@ -506,18 +531,36 @@ fn default_bootstrap() -> Result<PathBuf, String> {
     }
 }
 
-/// Builds the one function `target` names (with a layer.zip when `layer`, as an extension when
-/// `extension`); returns it and the package's manifest.
+/// Builds the function `target` names (with a layer.zip when `layer`, as an extension when
+/// `extension`); a package of several without `--bin`/`--example` is refused before building.
+/// Returns it, the package's manifest and the architecture.
+#[cfg(feature = "deploy")]
 fn build_one(
     target: &Target,
     layer: bool,
     extension: bool,
 ) -> Result<(build::Artifact, PathBuf, build::Arch), String> {
+    let (mut artifacts, manifest, arch) = build_target(target, layer, extension, true)?;
+    if artifacts.len() != 1 {
+        return Err("the build made no function".into());
+    }
+    Ok((artifacts.remove(0), manifest, arch))
+}
+
+/// Builds what `target` names (every function of the package when it names none, unless
+/// `one`).
+fn build_target(
+    target: &Target,
+    layer: bool,
+    extension: bool,
+    one: bool,
+) -> Result<(Vec<build::Artifact>, PathBuf, build::Arch), String> {
     let arch = if target.arm64 {
         build::Arch::Arm64
     } else {
         build::Arch::X86_64
     };
+    let manifest = manifest_of(target)?;
     let options = build::Options {
         manifest: target.manifest_path.clone(),
         bins: target.bin.iter().cloned().collect(),
@@ -531,26 +574,24 @@ fn build_one(
         features: target.features.clone(),
         out: None,
         own_events: false,
+        one,
     };
-    let mut artifacts = build::build(&options)?;
+    let artifacts = build::build(&options)?;
     build::summary(&artifacts, arch);
-    if artifacts.len() != 1 {
-        let names: Vec<&str> = artifacts.iter().map(|a| a.name.as_str()).collect();
-        return Err(format!(
-            "this package builds several functions ({}): name one with --bin or --example",
-            names.join(", ")
-        ));
-    }
-    let manifest = match &target.manifest_path {
-        Some(m) => m.clone(),
+    Ok((artifacts, manifest, arch))
+}
+
+/// The package's Cargo.toml: `--manifest-path`, or the one here or above.
+fn manifest_of(target: &Target) -> Result<PathBuf, String> {
+    match &target.manifest_path {
+        Some(m) => Ok(m.clone()),
         None => std::env::current_dir()
             .map_err(|e| e.to_string())?
             .ancestors()
             .map(|d| d.join("Cargo.toml"))
             .find(|m| m.is_file())
-            .ok_or("no Cargo.toml here or above")?,
-    };
-    Ok((artifacts.remove(0), manifest, arch))
+            .ok_or_else(|| "no Cargo.toml here or above".to_owned()),
+    }
 }
 
 #[cfg(not(feature = "deploy"))]
@@ -594,7 +635,7 @@ fn deploy(args: DeployArgs) -> Result<ExitCode, String> {
         .map(|()| ExitCode::SUCCESS);
     }
     // Cargo.toml's [package.metadata.lambda-lite.deploy], under the flags.
-    let meta = deploy::metadata(&manifest);
+    let meta = settings::metadata(&manifest)?;
     let text = |key: &str| meta[key].as_str().map(str::to_owned);
     let env: BTreeMap<String, String> =
         settings::environment(&meta, args.env_file.as_deref(), &args.env)?
@@ -652,20 +693,81 @@ fn deploy(args: DeployArgs) -> Result<ExitCode, String> {
 }
 
 fn template(args: TemplateArgs) -> Result<ExitCode, String> {
-    let (artifact, manifest, arch) = build_one(&args.target, false, false)?;
+    let manifest = manifest_of(&args.target)?;
     let dir = manifest
         .parent()
         .unwrap_or(std::path::Path::new("."))
         .to_path_buf();
-    let zip = artifact
-        .zips
-        .first()
-        .ok_or("the build made no zip")?
-        .clone();
-    let code_uri = zip.strip_prefix(&dir).unwrap_or(&zip).display().to_string();
-    let logical: String = artifact
-        .name
-        .split(|c: char| !c.is_ascii_alphanumeric())
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| dir.join("template.yaml"));
+    // Said before the build: an edited template is never replaced silently.
+    if out.exists() && !args.force {
+        return Err(format!(
+            "{} exists (edited by hand, perhaps): nothing was written; --force replaces it, --out FILE writes elsewhere",
+            out.display()
+        ));
+    }
+    // The same settings deploy reads, for every function of the package.
+    let meta = settings::metadata(&manifest)?;
+    let memory = settings::metadata_number(&meta, "memory", settings::memory_mb)?.unwrap_or(128);
+    let timeout =
+        settings::metadata_number(&meta, "timeout", settings::timeout_seconds)?.unwrap_or(3);
+    let env = settings::table(&meta, "env");
+    let (artifacts, _, arch) = build_target(&args.target, false, false, false)?;
+    let quoted = |s: &str| serde_json::Value::from(s).to_string(); // a JSON string is YAML too
+    let mut text = format!(
+        "AWSTemplateFormatVersion: '2010-09-09'\n\
+         Transform: AWS::Serverless-2016-10-31\n\
+         Description: {}\n\
+         Resources:\n",
+        quoted(&format!(
+            "{}, lambda-lite functions (built by cargo lambda-lite)",
+            artifacts
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    );
+    let mut uris = Vec::new();
+    for artifact in &artifacts {
+        let zip = artifact.zips.first().ok_or("the build made no zip")?;
+        let code_uri = zip.strip_prefix(&dir).unwrap_or(zip).display().to_string();
+        text.push_str(&format!(
+            "  {logical}Function:\n\
+             \x20   Type: AWS::Serverless::Function\n\
+             \x20   Properties:\n\
+             \x20     CodeUri: {uri}\n\
+             \x20     Runtime: provided.al2023\n\
+             \x20     Handler: bootstrap\n\
+             \x20     Architectures: [{arch}]\n\
+             \x20     MemorySize: {memory}\n\
+             \x20     Timeout: {timeout}\n",
+            logical = logical_id(&artifact.name),
+            uri = quoted(&code_uri),
+            arch = arch.name(),
+        ));
+        if let Some(description) = meta["description"].as_str() {
+            text.push_str(&format!("      Description: {}\n", quoted(description)));
+        }
+        if !env.is_empty() {
+            text.push_str("      Environment:\n        Variables:\n");
+            for (k, v) in &env {
+                text.push_str(&format!("          {k}: {}\n", quoted(v)));
+            }
+        }
+        uris.push(code_uri);
+    }
+    std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!("wrote {} (CodeUri: {})", out.display(), uris.join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A CloudFormation logical id from a function's name: `my-fn` → `MyFn`.
+fn logical_id(name: &str) -> String {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| {
             let mut c = w.chars();
@@ -673,28 +775,7 @@ fn template(args: TemplateArgs) -> Result<ExitCode, String> {
                 .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
                 .unwrap_or_default()
         })
-        .collect();
-    let text = format!(
-        "AWSTemplateFormatVersion: '2010-09-09'\n\
-         Transform: AWS::Serverless-2016-10-31\n\
-         Description: {name}, a lambda-lite function (built by cargo lambda-lite)\n\
-         Resources:\n\
-         \x20 {logical}Function:\n\
-         \x20   Type: AWS::Serverless::Function\n\
-         \x20   Properties:\n\
-         \x20     CodeUri: {code_uri}\n\
-         \x20     Runtime: provided.al2023\n\
-         \x20     Handler: bootstrap\n\
-         \x20     Architectures: [{arch}]\n\
-         \x20     MemorySize: 128\n\
-         \x20     Timeout: 3\n",
-        name = artifact.name,
-        arch = arch.name(),
-    );
-    let out = args.out.unwrap_or_else(|| dir.join("template.yaml"));
-    std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
-    println!("wrote {} (CodeUri: {code_uri})", out.display());
-    Ok(ExitCode::SUCCESS)
+        .collect()
 }
 
 fn report(repo: Option<PathBuf>) -> Result<ExitCode, String> {
@@ -733,7 +814,7 @@ fn main() -> ExitCode {
         Cmd::Invoke(args) => (|| {
             let bootstrap = match args.bootstrap.clone() {
                 Some(b) => b,
-                None => default_bootstrap()?,
+                None => default_bootstrap(args.bin.as_deref())?,
             };
             let events = read_events(&args.events, &args.event_files, args.event_stdin)?;
             #[cfg(feature = "watch")]

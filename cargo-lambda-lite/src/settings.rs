@@ -1,10 +1,8 @@
 //! A function's settings as the user gives them, read the same way by `invoke`, `watch` and
 //! `deploy`: `KEY=VALUE` flags, an env file, and `[package.metadata.lambda-lite.deploy]`.
 
-#[cfg(any(feature = "deploy", feature = "watch"))]
 use std::path::Path;
 
-#[cfg(any(feature = "deploy", feature = "watch"))]
 use serde_json::Value;
 
 /// Lambda's range of function timeouts, in whole seconds (`--timeout`, the metadata's
@@ -49,7 +47,6 @@ pub fn named_timeout(text: &str) -> Result<String, String> {
 
 /// A number of the metadata (`timeout`, `memory`) checked against its range: absent is
 /// `None`; anything but a whole number in range is an error naming the key.
-#[cfg(any(feature = "deploy", feature = "watch"))]
 pub fn metadata_number(
     meta: &Value,
     key: &str,
@@ -61,6 +58,31 @@ pub fn metadata_number(
             .map(Some)
             .map_err(|e| format!("[package.metadata.lambda-lite.deploy] {key} = {v}: {e}")),
     }
+}
+
+/// The package's `[package.metadata.lambda-lite.deploy]` table (`Null` when it has none). A
+/// `cargo metadata` that fails is an error: defaults in its place would deploy something else
+/// than the user wrote.
+pub fn metadata(manifest: &Path) -> Result<Value, String> {
+    let meta = cargo_metadata::MetadataCommand::new()
+        .manifest_path(manifest)
+        .no_deps()
+        .exec()
+        .map_err(|e| {
+            format!(
+                "cannot read {}'s settings: cargo metadata: {e}",
+                manifest.display()
+            )
+        })?;
+    let wanted = manifest
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", manifest.display()))?;
+    Ok(meta
+        .packages
+        .into_iter()
+        .find(|p| p.manifest_path.as_std_path() == wanted)
+        .map(|p| p.metadata["lambda-lite"]["deploy"].clone())
+        .unwrap_or_default())
 }
 
 /// `KEY=VALUE` pairs, in order (a later one wins where they are applied in turn).
@@ -76,7 +98,6 @@ pub fn key_values(pairs: &[String], what: &str) -> Result<Vec<(String, String)>,
 }
 
 /// A table of the metadata (`env`, `tags`), each value as text (a non-string as its JSON).
-#[cfg(any(feature = "deploy", feature = "watch"))]
 pub fn table(meta: &Value, key: &str) -> Vec<(String, String)> {
     meta[key]
         .as_object()

@@ -59,7 +59,7 @@ pub async fn function_url(
             Ok(p) => p,
             Err(r) => return r,
         };
-    answer(progress).await
+    answer(name, progress).await
 }
 
 /// Whether a body of this content type travels as text (otherwise base64), as Function URLs
@@ -170,8 +170,10 @@ fn event(
     event
 }
 
-/// What a Function URL answers when the function failed.
-fn bad_gateway() -> Response {
+/// What a Function URL answers when the function failed or its answer is not one Lambda can
+/// map; why is said on the terminal, where the caller's 502 says nothing.
+fn bad_gateway(name: &str, why: &str) -> Response {
+    eprintln!("[{name}] Function URL answered 502: {why}");
     (StatusCode::BAD_GATEWAY, "Internal Server Error").into_response()
 }
 
@@ -222,10 +224,10 @@ fn scalar(v: &Value) -> String {
 }
 
 /// A buffered answer mapped as Lambda maps it.
-fn buffered(body: &[u8]) -> Response {
+fn buffered(name: &str, body: &[u8]) -> Response {
     let value: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
-        Err(_) => return bad_gateway(),
+        Err(e) => return bad_gateway(name, &format!("the function's answer is not JSON ({e})")),
     };
     let described = value
         .as_object()
@@ -239,15 +241,22 @@ fn buffered(body: &[u8]) -> Response {
     let (status, headers) = match head(&value) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("watch: the function's HTTP answer is not one Lambda accepts: {e}");
-            return bad_gateway();
+            return bad_gateway(
+                name,
+                &format!("the function's HTTP answer is not one Lambda accepts: {e}"),
+            );
         }
     };
     let text = value["body"].as_str().unwrap_or("");
     let bytes = if value["isBase64Encoded"].as_bool() == Some(true) {
         match base64::engine::general_purpose::STANDARD.decode(text) {
             Ok(b) => b,
-            Err(_) => return bad_gateway(),
+            Err(e) => {
+                return bad_gateway(
+                    name,
+                    &format!("isBase64Encoded, but the body is not base64 ({e})"),
+                );
+            }
         }
     } else {
         text.as_bytes().to_vec()
@@ -258,7 +267,7 @@ fn buffered(body: &[u8]) -> Response {
 }
 
 /// Waits for the answer's head, then answers: buffered, or streamed as it is written.
-async fn answer(mut progress: UnboundedReceiver<Progress>) -> Response {
+async fn answer(name: &str, mut progress: UnboundedReceiver<Progress>) -> Response {
     let mut http_stream = None;
     while let Some(p) = progress.recv().await {
         match p {
@@ -279,22 +288,42 @@ async fn answer(mut progress: UnboundedReceiver<Progress>) -> Response {
                 };
                 prelude.extend_from_slice(&c);
                 if let Some(at) = prelude.windows(8).position(|w| w == [0u8; 8]) {
-                    let Ok(description) = serde_json::from_slice::<Value>(&prelude[..at]) else {
-                        return bad_gateway();
+                    let description = match serde_json::from_slice::<Value>(&prelude[..at]) {
+                        Ok(d) => d,
+                        Err(e) => {
+                            return bad_gateway(
+                                name,
+                                &format!("the streamed answer's prelude is not JSON ({e})"),
+                            );
+                        }
                     };
-                    let Ok((status, headers)) = head(&description) else {
-                        return bad_gateway();
+                    let (status, headers) = match head(&description) {
+                        Ok(h) => h,
+                        Err(e) => {
+                            return bad_gateway(
+                                name,
+                                &format!(
+                                    "the streamed answer's prelude is not one Lambda accepts: {e}"
+                                ),
+                            );
+                        }
                     };
                     let rest = prelude[at + 8..].to_vec();
                     return streamed(status, headers, rest, progress);
                 }
             }
-            Progress::Answered(Outcome::Response(body)) => return buffered(&body),
-            Progress::Answered(_) => return bad_gateway(),
+            Progress::Answered(Outcome::Response(body)) => return buffered(name, &body),
+            Progress::Answered(Outcome::Error(e)) => {
+                let document = String::from_utf8_lossy(&e.document);
+                return bad_gateway(name, &format!("the function failed: {document}"));
+            }
+            Progress::Answered(Outcome::Streamed) => {
+                return bad_gateway(name, "the stream ended before its HTTP prelude did");
+            }
             Progress::Started { .. } | Progress::Done(_) => {}
         }
     }
-    bad_gateway()
+    bad_gateway(name, "the environment ended without an answer")
 }
 
 /// A streamed body: what came with the head, then every chunk as it arrives.
