@@ -130,6 +130,7 @@ fn user_crate_builds_to_a_deterministic_zip_and_invokes_locally() {
     );
     // One template holds every function of the crate; an existing one is never replaced
     // without --force (and is refused before anything is built).
+    let _ = std::fs::remove_file(krate.join("template.yaml")); // an earlier run's
     let template = tool(&["template"]);
     let stderr = String::from_utf8_lossy(&template.stderr);
     assert!(template.status.success(), "{stderr}");

@@ -566,6 +566,10 @@ fn read_chunk(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Chunk> {
     }
 }
 
+/// The account and region of the local functions, as their ARNs show them.
+pub const ACCOUNT: &str = "012345678912";
+pub const REGION: &str = "us-east-1";
+
 /// A `/next` answer as the service frames it: Content-Length up to 2 KB, one chunk above.
 pub fn next_response(
     function: &str,
@@ -578,7 +582,7 @@ pub fn next_response(
     let mut out = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {request_id}\r\n\
          Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\n\
-         Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:012345678912:function:{function}\r\n\
+         Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}\r\n\
          Lambda-Runtime-Trace-Id: {trace}\r\n"
     )
     .into_bytes();

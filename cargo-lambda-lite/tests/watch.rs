@@ -195,7 +195,7 @@ fn the_invoke_api_answers_boto3_the_aws_cli_and_invoke_name_as_lambda_does() {
          print(r['FunctionError'], json.loads(r['Payload'].read())['errorType'])\n\
          print(l.invoke(FunctionName='fixture', InvocationType='DryRun')['StatusCode'])\n\
          print(l.invoke(FunctionName='fixture', InvocationType='Event', Payload=b'\"log\"')['StatusCode'])\n\
-         for kw in [dict(FunctionName='nope'), dict(FunctionName='fixture', Payload=b'not json'), dict(FunctionName='fixture', Payload=b'\"' + b'a' * (6 * 1024 * 1024) + b'\"')]:\n    \
+         for kw in [dict(FunctionName='nope'), dict(FunctionName='fixture:42'), dict(FunctionName='fixture:no-such-alias'), dict(FunctionName='arn:aws:lambda:eu-west-1:012345678912:function:fixture'), dict(FunctionName='fixture', Payload=b'not json'), dict(FunctionName='fixture', Payload=b'\"' + b'a' * (6 * 1024 * 1024) + b'\"')]:\n    \
              try:\n        l.invoke(**kw)\n        print('accepted?!')\n    \
              except botocore.exceptions.ClientError as e:\n        \
                  print(e.response['ResponseMetadata']['HTTPStatusCode'], e.response['Error']['Code'])",
@@ -209,11 +209,28 @@ fn the_invoke_api_answers_boto3_the_aws_cli_and_invoke_name_as_lambda_does() {
             "204",
             "202",
             "404 ResourceNotFoundException",
+            "404 ResourceNotFoundException",
+            "404 ResourceNotFoundException",
+            "404 ResourceNotFoundException",
             "400 InvalidRequestContentException",
             "413 RequestTooLargeException",
         ],
         "{out}"
     );
+    // A declared length over 6 MB is refused from the head: `Expect: 100-continue` gets the
+    // 413 at once, not `100 Continue` and an upload of everything first.
+    let mut raw = std::net::TcpStream::connect(("127.0.0.1", w.port)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    std::io::Write::write_all(
+        &mut raw,
+        b"POST /2015-03-31/functions/fixture/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = [0u8; 512];
+    let n = std::io::Read::read(&mut raw, &mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("RequestTooLargeException"), "{answer}");
     // The Event invocation ran in the background: its log line reached the terminal.
     let deadline = Instant::now() + Duration::from_secs(10);
     while w

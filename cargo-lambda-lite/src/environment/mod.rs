@@ -465,7 +465,7 @@ impl Controller {
                 "eventType": "INVOKE",
                 "deadlineMs": deadline_ms,
                 "requestId": id,
-                "invokedFunctionArn": format!("arn:aws:lambda:us-east-1:012345678912:function:{}", config.name),
+                "invokedFunctionArn": format!("arn:aws:lambda:{}:{}:function:{}", local::REGION, local::ACCOUNT, config.name),
                 "tracing": {"type": "X-Amzn-Trace-Id", "value": trace},
             })
         };

@@ -16,7 +16,7 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 use super::Watch;
 use super::functions::{Function, Refused};
 use crate::environment::{Invocation, Outcome, Progress};
-use crate::local::MAX_EVENT;
+use crate::local::{self, MAX_EVENT};
 
 /// The most payload one eventstream frame carries (the format's frames stop at 16 MB).
 const FRAME_PAYLOAD: usize = 1 << 20;
@@ -41,10 +41,19 @@ pub fn api_error(status: StatusCode, error_type: &str, message: &str) -> Respons
 }
 
 pub fn not_found(name: &str) -> Response {
+    let arn = if name.starts_with("arn:") {
+        name.to_owned()
+    } else {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{name}",
+            local::REGION,
+            local::ACCOUNT
+        )
+    };
     api_error(
         StatusCode::NOT_FOUND,
         "ResourceNotFoundException",
-        &format!("Function not found: arn:aws:lambda:us-east-1:012345678912:function:{name}"),
+        &format!("Function not found: {arn}"),
     )
 }
 
@@ -84,6 +93,12 @@ fn service_error(message: &str) -> Response {
 /// Reads a request body up to Lambda's limit; `Err` is the answer to send instead.
 pub async fn read_event(body: Body) -> Result<Bytes, Response> {
     use http_body_util::BodyExt;
+    // A declared length over the limit is refused from the head alone: nothing is read, and a
+    // client that sent `Expect: 100-continue` gets its 413 instead of `100 Continue`.
+    let declared = axum::body::HttpBody::size_hint(&body).lower();
+    if declared > MAX_EVENT as u64 {
+        return Err(too_large(usize::try_from(declared).unwrap_or(usize::MAX)));
+    }
     let limited = http_body_util::Limited::new(body, MAX_EVENT);
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
@@ -120,8 +135,9 @@ async fn accept(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(Arc<Function>, Vec<u8>, Vec<(String, String)>), Response> {
-    let name = super::function_name(name);
-    let function = watch.functions.get(name).ok_or_else(|| not_found(name))?;
+    let function = super::function_name(name)
+        .and_then(|n| watch.functions.get(n))
+        .ok_or_else(|| not_found(name))?;
     let invoker = invoker_headers(headers)?;
     let body = read_event(body).await?;
     Ok((function, json_payload(&body)?, invoker))

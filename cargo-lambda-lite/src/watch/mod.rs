@@ -21,6 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{any, post};
 
+use crate::local::{ACCOUNT, REGION};
 use functions::Functions;
 
 /// What `watch` serves.
@@ -85,10 +86,23 @@ pub struct Args {
     no_reload: bool,
 }
 
-/// `/2015-03-31/functions/{name}`: a name, a partial ARN or a full one, with a qualifier or not.
-fn function_name(raw: &str) -> &str {
-    let name = raw.rsplit_once("function:").map_or(raw, |(_, n)| n);
-    name.split(':').next().unwrap_or(name)
+/// `/2015-03-31/functions/{name}`: a name, a partial ARN (`ACCOUNT:function:NAME`) or a full
+/// one, with a qualifier or not, as Lambda reads it. `None` for what Lambda would not find
+/// here: another account's or region's ARN, a qualifier other than `$LATEST` (watch has no
+/// versions or aliases).
+fn function_name(raw: &str) -> Option<&str> {
+    let (scope, name) = match raw.split_once(":function:") {
+        Some((scope, rest)) => (Some(scope), rest),
+        None => (None, raw),
+    };
+    if let Some(scope) = scope {
+        let ours = scope == ACCOUNT || scope == format!("arn:aws:lambda:{REGION}:{ACCOUNT}");
+        if !ours {
+            return None;
+        }
+    }
+    let (name, qualifier) = name.split_once(':').unwrap_or((name, "$LATEST"));
+    (qualifier == "$LATEST" && !name.is_empty()).then_some(name)
 }
 
 fn router(watch: Arc<Watch>) -> Router {
@@ -212,4 +226,35 @@ pub fn watch(args: Args) -> Result<ExitCode, String> {
     let _ = std::fs::remove_dir_all(builds);
     served.map_err(|e| format!("the server stopped: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::function_name;
+
+    #[test]
+    fn names_arns_and_qualifiers_are_read_as_lambda_reads_them() {
+        for (raw, name) in [
+            ("echo", Some("echo")),
+            ("echo:$LATEST", Some("echo")),
+            ("012345678912:function:echo", Some("echo")),
+            (
+                "arn:aws:lambda:us-east-1:012345678912:function:echo",
+                Some("echo"),
+            ),
+            (
+                "arn:aws:lambda:us-east-1:012345678912:function:echo:$LATEST",
+                Some("echo"),
+            ),
+            // Not here: another account or region, a version or alias watch does not have.
+            ("arn:aws:lambda:eu-west-1:012345678912:function:echo", None),
+            ("arn:aws:lambda:us-east-1:999999999999:function:echo", None),
+            ("111111111111:function:echo", None),
+            ("echo:no-such-alias", None),
+            ("echo:42", None),
+            (":$LATEST", None),
+        ] {
+            assert_eq!(function_name(raw), name, "{raw}");
+        }
+    }
 }
