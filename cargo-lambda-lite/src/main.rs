@@ -327,12 +327,14 @@ struct RunArgs {
     /// `LAMBDA_TASK_ROOT` and the working directory (default: the bootstrap's folder).
     #[arg(long)]
     task_root: Option<PathBuf>,
-    /// The function timeout in whole seconds, 1 to 900 (Lambda's default: 3).
-    #[arg(long, default_value_t = 3, value_parser = settings::timeout_seconds)]
-    timeout: u32,
-    /// The memory size in MB, as the function sees it (128 to 10240).
-    #[arg(long, default_value_t = 128, value_parser = settings::memory_mb)]
-    memory: u32,
+    /// The function timeout in whole seconds, 1 to 900 (default: in `build --invoke`, the
+    /// package's `[package.metadata.lambda-lite.deploy] timeout`; else Lambda's 3).
+    #[arg(long, value_parser = settings::timeout_seconds)]
+    timeout: Option<u32>,
+    /// The memory size in MB, as the function sees it, 128 to 10240 (default: in `build
+    /// --invoke`, the package's setting; else 128).
+    #[arg(long, value_parser = settings::memory_mb)]
+    memory: Option<u32>,
 }
 
 fn read_events(inline: &[String], files: &[PathBuf], stdin: bool) -> Result<Vec<Vec<u8>>, String> {
@@ -372,9 +374,24 @@ fn json_event(event: Vec<u8>, from: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-fn spec(run: &RunArgs, bootstrap: PathBuf, events: Vec<Vec<u8>>) -> Result<invoke::Spec, String> {
-    let env = settings::key_values(&run.env, "--env")?;
-    let timeout = environment::lambda_timeout(run.timeout)?;
+/// A local run of `bootstrap`: the flags over the package's settings `meta` (`Null` outside
+/// `build --invoke`), as `deploy` and `watch` read them.
+fn spec(
+    run: &RunArgs,
+    meta: &serde_json::Value,
+    bootstrap: PathBuf,
+    events: Vec<Vec<u8>>,
+) -> Result<invoke::Spec, String> {
+    let env = settings::environment(meta, None, &run.env)?;
+    let seconds = match run.timeout {
+        Some(t) => t,
+        None => settings::metadata_number(meta, "timeout", settings::timeout_seconds)?.unwrap_or(3),
+    };
+    let memory = match run.memory {
+        Some(m) => m,
+        None => settings::metadata_number(meta, "memory", settings::memory_mb)?.unwrap_or(128),
+    };
+    let timeout = environment::lambda_timeout(seconds)?;
     let wrapper = if elf_machine(&bootstrap) == Some(183) && std::env::consts::ARCH != "aarch64" {
         Some(build::arm64_wrapper()?)
     } else {
@@ -396,7 +413,7 @@ fn spec(run: &RunArgs, bootstrap: PathBuf, events: Vec<Vec<u8>>) -> Result<invok
             handler: run.handler.clone(),
             task_root: run.task_root.clone(),
             timeout,
-            memory_mb: run.memory,
+            memory_mb: memory,
             wrapper,
             extensions: Vec::new(),
             inherit_output: true,
@@ -443,9 +460,15 @@ fn build_and_invoke(args: BuildArgs) -> Result<ExitCode, String> {
     if invoking && args.extension {
         return Err("--invoke runs functions; an extension runs beside one (it has no events of its own to send)".into());
     }
+    // The package's settings, as deploy reads them (not read when nothing is invoked).
+    let meta = if invoking {
+        settings::metadata(&manifest_of(args.manifest_path.as_deref())?)?
+    } else {
+        serde_json::Value::Null
+    };
     if invoking {
         // The run's settings too: a bad --timeout is said now, not after the build.
-        spec(&args.run, PathBuf::new(), Vec::new())?;
+        spec(&args.run, &meta, PathBuf::new(), Vec::new())?;
     }
     let artifacts = build::build(&options)?;
     build::summary(&artifacts, arch);
@@ -462,7 +485,7 @@ fn build_and_invoke(args: BuildArgs) -> Result<ExitCode, String> {
             Some(file) => vec![read_event_file(file)?],
             None => events.clone(),
         };
-        let code = invoke::run(spec(&args.run, a.binary.clone(), events)?)?;
+        let code = invoke::run(spec(&args.run, &meta, a.binary.clone(), events)?)?;
         if code != ExitCode::SUCCESS {
             worst = code;
         }
@@ -560,7 +583,7 @@ fn build_target(
     } else {
         build::Arch::X86_64
     };
-    let manifest = manifest_of(target)?;
+    let manifest = manifest_of(target.manifest_path.as_deref())?;
     let options = build::Options {
         manifest: target.manifest_path.clone(),
         bins: target.bin.iter().cloned().collect(),
@@ -582,9 +605,9 @@ fn build_target(
 }
 
 /// The package's Cargo.toml: `--manifest-path`, or the one here or above.
-fn manifest_of(target: &Target) -> Result<PathBuf, String> {
-    match &target.manifest_path {
-        Some(m) => Ok(m.clone()),
+fn manifest_of(manifest_path: Option<&std::path::Path>) -> Result<PathBuf, String> {
+    match manifest_path {
+        Some(m) => Ok(m.to_path_buf()),
         None => std::env::current_dir()
             .map_err(|e| e.to_string())?
             .ancestors()
@@ -693,7 +716,7 @@ fn deploy(args: DeployArgs) -> Result<ExitCode, String> {
 }
 
 fn template(args: TemplateArgs) -> Result<ExitCode, String> {
-    let manifest = manifest_of(&args.target)?;
+    let manifest = manifest_of(args.target.manifest_path.as_deref())?;
     let dir = manifest
         .parent()
         .unwrap_or(std::path::Path::new("."))
@@ -821,7 +844,12 @@ fn main() -> ExitCode {
             if let Some(name) = watched_function(&bootstrap) {
                 return watch::client::invoke(&args.endpoint_url, name, &events);
             }
-            invoke::run(spec(&args.run, bootstrap, events)?)
+            invoke::run(spec(
+                &args.run,
+                &serde_json::Value::Null,
+                bootstrap,
+                events,
+            )?)
         })(),
         Cmd::New {
             name,

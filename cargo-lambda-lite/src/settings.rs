@@ -115,7 +115,6 @@ pub fn table(meta: &Value, key: &str) -> Vec<(String, String)> {
 /// The function's environment variables: the metadata's `env`, then the env file's
 /// `KEY=VALUE` lines (blank lines and `#` comments skipped), then the `--env` flags, each over
 /// the one before.
-#[cfg(any(feature = "deploy", feature = "watch"))]
 pub fn environment(
     meta: &Value,
     env_file: Option<&Path>,

@@ -174,6 +174,33 @@ fn a_new_crate_outside_the_repository_builds_and_invokes_with_env() {
         stdout.contains(r#""message":"Hello, say \"hi\"\nthen 😀!""#),
         "{stdout}"
     );
+    // build --invoke reads the package's settings as deploy and watch do: the metadata's env
+    // and memory, under the flags.
+    let mut with_settings = manifest.clone();
+    with_settings.push_str(
+        "\n[package.metadata.lambda-lite.deploy]\nmemory = 256\nenv = { GREETING = \"Hey\" }\n",
+    );
+    std::fs::write(krate.join("Cargo.toml"), &with_settings).unwrap();
+    for (flags, greeting) in [(&[][..], "Hey"), (&["--env", "GREETING=Hi"][..], "Hi")] {
+        let run = tool()
+            .args(["lambda-lite", "build", "--invoke-file", "events/hello.json"])
+            .args(flags)
+            .env_remove("CARGO_TARGET_DIR")
+            .current_dir(&krate)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&run);
+        assert!(run.status.success(), "{stdout}\n{stderr}");
+        assert!(
+            stdout.contains(&format!(r#""message":"{greeting}, world!""#)),
+            "{stdout}"
+        );
+        assert!(
+            reports(&stderr)[0].contains("\tMemory Size: 256 MB\t"),
+            "{stderr}"
+        );
+    }
+    std::fs::write(krate.join("Cargo.toml"), &manifest).unwrap();
     // Lambda's Invoke API takes JSON only; so does invoke, before anything runs.
     let raw = tool()
         .args(["invoke", "--event", "hello"])
