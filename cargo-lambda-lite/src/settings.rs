@@ -7,9 +7,9 @@ use serde_json::Value;
 
 /// Lambda's range of function timeouts, in whole seconds (`--timeout`, the metadata's
 /// `timeout`): the same for `invoke`, `watch` and `deploy`.
-pub const TIMEOUT_SECONDS: std::ops::RangeInclusive<u32> = 1..=900;
+const TIMEOUT_SECONDS: std::ops::RangeInclusive<u32> = 1..=900;
 /// Lambda's range of memory sizes, in MB.
-pub const MEMORY_MB: std::ops::RangeInclusive<u32> = 128..=10240;
+const MEMORY_MB: std::ops::RangeInclusive<u32> = 128..=10240;
 
 /// A `KEY=VALUE` flag, checked as clap reads it (a malformed one is a command line not
 /// understood: exit status 2, with the usage).
@@ -20,7 +20,8 @@ pub fn key_value(text: &str) -> Result<String, String> {
     }
 }
 
-/// A timeout in whole seconds within Lambda's range.
+/// A timeout in whole seconds within Lambda's range: the one check of it, for the flags of
+/// invoke, watch and deploy and the metadata alike.
 pub fn timeout_seconds(text: &str) -> Result<u32, String> {
     text.trim()
         .parse::<u32>()

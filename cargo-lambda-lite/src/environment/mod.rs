@@ -36,17 +36,6 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 /// … and with external extensions, which get `SHUTDOWN`.
 const EXTERNAL_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// A function timeout Lambda accepts (1 to 900 seconds).
-pub fn lambda_timeout(seconds: u32) -> Result<Duration, String> {
-    if crate::settings::TIMEOUT_SECONDS.contains(&seconds) {
-        Ok(Duration::from_secs(u64::from(seconds)))
-    } else {
-        Err(format!(
-            "--timeout {seconds}: Lambda's timeout is 1 to 900 seconds"
-        ))
-    }
-}
-
 /// What a function is and how it runs.
 pub struct Config {
     /// The function's name (`AWS_LAMBDA_FUNCTION_NAME`, and the label of its log lines).

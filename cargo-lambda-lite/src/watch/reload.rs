@@ -37,7 +37,7 @@ pub struct Project {
 
 fn seconds(text: &str) -> Result<Duration, String> {
     let s = crate::settings::timeout_seconds(text).map_err(|e| format!("--timeout {e}"))?;
-    crate::environment::lambda_timeout(s)
+    Ok(Duration::from_secs(u64::from(s)))
 }
 
 impl Project {
@@ -58,7 +58,7 @@ impl Project {
         let mut timeouts = BTreeMap::new();
         use crate::settings::{memory_mb, metadata_number, timeout_seconds};
         if let Some(t) = metadata_number(settings, "timeout", timeout_seconds)? {
-            timeouts.insert(String::new(), crate::environment::lambda_timeout(t)?);
+            timeouts.insert(String::new(), Duration::from_secs(u64::from(t)));
         }
         for t in &args.timeouts {
             match t.split_once('=') {
