@@ -70,6 +70,15 @@ fn fixture(panic: &'static str) -> PathBuf {
     )
 }
 
+/// A JSON event one byte over Lambda's 6 MB, in `dir`.
+fn over_six_mb(dir: &Path) -> PathBuf {
+    let big = dir.join("big.json");
+    let mut json = vec![b'a'; 6 * 1024 * 1024 + 1];
+    (json[0], *json.last_mut().unwrap()) = (b'"', b'"');
+    std::fs::write(&big, json).unwrap();
+    big
+}
+
 fn reports(stdout: &str) -> Vec<&str> {
     stdout
         .lines()
@@ -263,10 +272,7 @@ fn settings_out_of_lambdas_range_are_a_command_line_not_understood() {
 #[test]
 fn an_event_refused_before_it_was_sent_is_not_a_function_error() {
     let dir = outside("refused");
-    let big = dir.join("big.json");
-    let mut json = vec![b'a'; 6 * 1024 * 1024 + 1];
-    (json[0], *json.last_mut().unwrap()) = (b'"', b'"');
-    std::fs::write(&big, json).unwrap();
+    let big = over_six_mb(&dir);
     let run = tool()
         .arg("invoke")
         .arg(fixture("unwind"))
@@ -444,10 +450,7 @@ fn the_timeout_stops_the_function_and_the_next_event_gets_a_fresh_init() {
 #[test]
 fn payloads_over_lambdas_limits_are_refused_as_lambda_does() {
     let dir = outside("payloads");
-    let big = dir.join("big.json");
-    let mut json = vec![b'a'; 6 * 1024 * 1024 + 1];
-    (json[0], *json.last_mut().unwrap()) = (b'"', b'"');
-    std::fs::write(&big, json).unwrap();
+    let big = over_six_mb(&dir);
     let run = tool()
         .arg("invoke")
         .arg(fixture("unwind"))

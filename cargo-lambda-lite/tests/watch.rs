@@ -76,6 +76,27 @@ impl Watch {
         w
     }
 
+    /// A crate `cargo lambda-lite new NAME` writes (with `new_args`), served by watch; the
+    /// crates of these tests share one target folder.
+    fn new_crate(label: &str, new_args: &[&str], name: &str) -> Watch {
+        let dir = scratch(label);
+        let created = tool()
+            .arg("new")
+            .args(new_args)
+            .arg(name)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(created.status.success(), "{created:?}");
+        let target = repo().join("target/watch-new-http");
+        Watch::start(
+            label,
+            &dir.join(name),
+            &["--no-reload"],
+            &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+        )
+    }
+
     /// The fixture function, built by watch, in `FIXTURE_MODE` `mode`.
     fn fixture(name: &str, mode: &str, args: &[&str]) -> Watch {
         let manifest = repo().join("tests/fixture/Cargo.toml");
@@ -940,20 +961,7 @@ fn an_invocation_ends_when_the_extensions_registered_for_invoke_are_back() {
 
 #[test]
 fn a_function_from_new_http_answers_its_function_url_through_watch() {
-    let dir = scratch("new-http");
-    let created = tool()
-        .args(["new", "--http", "web-fn"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{created:?}");
-    let target = repo().join("target/watch-new-http");
-    let w = Watch::start(
-        "new-http",
-        &dir.join("web-fn"),
-        &["--no-reload"],
-        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
-    );
+    let w = Watch::new_crate("new-http", &["--http"], "web-fn");
     let (head, body) = curl(&w, &[], "/lambda-url/web-fn/hi/there?name=Zo%C3%AB");
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(head.contains("content-type: application/json"), "{head}");
@@ -965,33 +973,12 @@ fn a_function_from_new_http_answers_its_function_url_through_watch() {
 #[test]
 fn a_function_url_to_a_function_that_is_not_http_says_why_it_answered_502() {
     // `new`'s JSON function takes {"name": …}: a Function URL event is not that.
-    let dir = scratch("new-json");
-    let created = tool()
-        .args(["new", "json-fn"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{created:?}");
-    let target = repo().join("target/watch-new-http");
-    let w = Watch::start(
-        "new-json",
-        &dir.join("json-fn"),
-        &["--no-reload"],
-        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
-    );
+    let mut w = Watch::new_crate("new-json", &[], "json-fn");
     let (head, _) = curl(&w, &[], "/lambda-url/json-fn/hi");
     assert!(head.starts_with("http/1.1 502"), "{head}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !w
-        .text()
-        .contains("[json-fn] Function URL answered 502: the function failed:")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "no reason on the terminal:\n{}",
-            w.text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    w.wait_for(
+        "[json-fn] Function URL answered 502: the function failed:",
+        Duration::from_secs(10),
+    );
     assert!(w.text().contains("Runtime.InvalidEvent"), "{}", w.text());
 }
