@@ -100,6 +100,11 @@ where
     fn from(error: E) -> Error {
         let error_type = erased_or_short(std::any::type_name::<E>());
         let error: Box<dyn std::error::Error + Send + Sync> = error.into();
+        // An AWS call's error keeps its code as the type (`ConditionalCheckFailedException`).
+        #[cfg(feature = "aws")]
+        if let Some(aws) = error.downcast_ref::<crate::aws::AwsError>() {
+            return aws.to_function_error();
+        }
         let mut message = error.to_string();
         let mut source = error.source();
         while let Some(cause) = source {

@@ -104,6 +104,8 @@ mod worker;
 // The entry points, a bootstrap's whole `main`: on top of all of the above.
 mod run;
 // Around the loop.
+#[cfg(feature = "aws")]
+pub mod aws;
 #[cfg(feature = "events")]
 pub mod events;
 #[cfg(feature = "http")]
