@@ -28,6 +28,7 @@
 //! | typed JSON events and results (feature `json`) | [`json::call`] or `lambda_main!(json handler)` |
 //! | HTTP: Function URLs, API Gateway, ALBs (feature `http`) | `http::Request` → `http::Response`, `lambda_main!(http handler)` |
 //! | queues, streams, notifications (feature `events`) | `events::SqsEvent` and the other sources' types with `json`; `events::batch` for partial batch responses |
+//! | to call AWS (DynamoDB, S3, SQS…) without tokio (feature `aws`) | `static AWS: aws::Client = aws::Client::new();` then `AWS.dynamodb().get_item(…, ctx)?` |
 //! | to test a handler through the real loop (feature `testkit`) | `testkit::TestLambda::new().invoke(event, handler)` |
 //! | to drive the loop yourself (tests, a custom `main`) | [`Runtime::from_env`], [`Runtime::init`], [`Runtime::step`] |
 //!
@@ -66,7 +67,8 @@
 //! # Features
 //!
 //! `json` (typed handlers), `http` (HTTP functions for every HTTP event source, buffered or
-//! streamed), `events` (the other event sources, partial batch responses), `testkit` (handlers
+//! streamed), `events` (the other event sources, partial batch responses), `aws` (a blocking,
+//! signed AWS client: DynamoDB, S3, SQS, SSM, Secrets Manager…), `testkit` (handlers
 //! run through the loop in unit tests), `extension` (extensions and the Telemetry API), `log` and
 //! `tracing` (route those crates' records into Lambda-format lines), `dns` (host names in
 //! `AWS_LAMBDA_RUNTIME_API`). None is on by default.
@@ -131,7 +133,8 @@ mod seeded;
     feature = "json",
     feature = "extension",
     feature = "events",
-    feature = "testkit"
+    feature = "testkit",
+    feature = "aws"
 ))]
 #[doc = include_str!("../README.md")]
 mod readme {}

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use lambda_lite::aws::{Client, Config, Credentials, Service};
 
+mod support;
+
 /// One request as the fake server saw it.
 #[derive(Clone, Debug)]
 struct Seen {
@@ -518,4 +520,188 @@ fn missing_settings_say_what_to_set() {
         .unwrap_err();
     assert_eq!(error.code(), "ConfigInvalid");
     assert!(error.message().contains("ftp://nowhere"), "{error}");
+}
+
+#[test]
+fn lambda_invoke_and_post_to_connection_encode_their_paths() {
+    let server = fake(|n, _| {
+        if n == 0 {
+            Some((
+                200,
+                vec![("X-Amz-Function-Error".into(), "Unhandled".into())],
+                r#"{"errorType":"Boom"}"#.into(),
+            ))
+        } else {
+            ok("")
+        }
+    });
+    let aws = client(&server.url, None);
+    let invoked = aws
+        .lambda()
+        .invoke(
+            "arn:aws:lambda:us-east-1:123456789012:function:my-fn:live",
+            br#"{"a":1}"#,
+            Duration::from_secs(5),
+        )
+        .unwrap();
+    assert_eq!(invoked.function_error.as_deref(), Some("Unhandled"));
+    assert_eq!(invoked.payload, br#"{"errorType":"Boom"}"#);
+    aws.api_gateway_management()
+        .post_to_connection("JBDvjfGEIAMCERw=", b"hello", Duration::from_secs(5))
+        .unwrap();
+    let seen = server.seen.lock().unwrap().clone();
+    assert!(
+        seen[0].head.starts_with("POST /2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Amy-fn%3Alive/invocations HTTP/1.1\r\n"),
+        "{}",
+        seen[0].head
+    );
+    assert!(
+        seen[0]
+            .header("authorization")
+            .unwrap()
+            .contains("/us-east-1/lambda/aws4_request")
+    );
+    assert!(
+        seen[1]
+            .head
+            .starts_with("POST /@connections/JBDvjfGEIAMCERw%3D HTTP/1.1\r\n"),
+        "{}",
+        seen[1].head
+    );
+    assert!(
+        seen[1]
+            .header("authorization")
+            .unwrap()
+            .contains("/us-east-1/execute-api/aws4_request")
+    );
+    assert_eq!(seen[1].body, b"hello");
+}
+
+#[test]
+fn one_client_serves_concurrent_workers_with_a_connection_each() {
+    // Each answer waits until four requests are in flight: four workers at once need four
+    // connections, which the client then keeps and reuses.
+    let in_flight = Arc::new((Mutex::new(0usize), std::sync::Condvar::new()));
+    let gate = in_flight.clone();
+    let server = fake(move |n, _| {
+        if n < 4 {
+            let (count, all_in) = &*gate;
+            let mut count = count.lock().unwrap();
+            *count += 1;
+            all_in.notify_all();
+            let (_count, timeout) = all_in
+                .wait_timeout_while(count, Duration::from_secs(10), |c| *c < 4)
+                .unwrap();
+            assert!(!timeout.timed_out(), "the four calls did not overlap");
+        }
+        ok("{}")
+    });
+    let aws = client(&server.url, None);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..5 {
+                    aws.call_json(
+                        &Service::DYNAMODB,
+                        "GetItem",
+                        b"{}",
+                        Duration::from_secs(15),
+                    )
+                    .unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(server.seen.lock().unwrap().len(), 20);
+    assert_eq!(
+        server.connections.load(Ordering::SeqCst),
+        4,
+        "a connection per worker, kept"
+    );
+}
+
+#[test]
+fn after_a_snapstart_restore_connections_and_credentials_are_new() {
+    // The function runs in a child process (the client and the runtime read the process
+    // environment): one call in init, before the snapshot, one in the first invocation.
+    if std::env::var_os("AWS_TEST_SNAPSTART_CHILD").is_some() {
+        let client = Client::new();
+        client
+            .call_json(&Service::DYNAMODB, "GetItem", b"{}", Duration::from_secs(5))
+            .unwrap();
+        let mut runtime = lambda_lite::Runtime::from_env().unwrap();
+        runtime
+            .step(|_event: &[u8], ctx: &lambda_lite::Context<'_>| {
+                client.call_json(&Service::DYNAMODB, "GetItem", b"{}", ctx)?;
+                Ok(b"called after the restore".to_vec())
+            })
+            .unwrap();
+        return;
+    }
+    let credentials = fake(|n, _| {
+        let expires = date(3600, "+%Y-%m-%dT%H:%M:%SZ");
+        ok(&format!(
+            r#"{{"AccessKeyId":"ASIA{n}","SecretAccessKey":"s","Token":"t{n}","Expiration":"{expires}"}}"#
+        ))
+    });
+    let service = fake(|_, _| ok("{}"));
+    let api = support::FakeApi::routed();
+    api.push(support::event("r1", "{}").reply());
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "after_a_snapstart_restore_connections_and_credentials_are_new",
+            "--nocapture",
+        ])
+        .env("AWS_TEST_SNAPSTART_CHILD", "1")
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
+        .env(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            format!("{}/creds", credentials.url),
+        )
+        .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", "token")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", &service.url)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env("HOME", std::env::temp_dir())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the child failed");
+    let requests = api.wait_until(|r| r.iter().any(|r| r.method == "POST"));
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path.ends_with("/runtime/restore/next")),
+        "the runtime asked for the restore"
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.body_str() == "called after the restore")
+    );
+    assert_eq!(
+        credentials.seen.lock().unwrap().len(),
+        2,
+        "credentials fetched again after the restore"
+    );
+    assert_eq!(
+        server_connections(&service),
+        2,
+        "the connection from before the snapshot was not reused"
+    );
+    let seen = service.seen.lock().unwrap().clone();
+    assert!(
+        seen[1]
+            .header("authorization")
+            .unwrap()
+            .contains("Credential=ASIA1/"),
+        "signed with the new keys"
+    );
+}
+
+fn server_connections(server: &Fake) -> usize {
+    server.connections.load(Ordering::SeqCst)
 }

@@ -400,6 +400,15 @@ fn https_through_a_local_tls_endpoint_trusted_by_aws_ca_bundle() {
 /// examples/dynamodb built by the tool (build.sh) and invoked on the local Runtime API with
 /// `env`: two events, one item, one missing.
 fn invoke_example(env: &[(&str, String)]) -> (String, String, Option<i32>) {
+    invoke_example_as(env, &[])
+}
+
+/// [`invoke_example`] with `developer`'s variables in the tool's own environment (what the
+/// developer has in their shell), and none of theirs otherwise.
+fn invoke_example_as(
+    env: &[(&str, String)],
+    developer: &[(&str, String)],
+) -> (String, String, Option<i32>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let example = root.join("examples/dynamodb");
     let mut command = Command::new("bash");
@@ -414,6 +423,12 @@ fn invoke_example(env: &[(&str, String)]) -> (String, String, Option<i32>) {
             r#"{"id":"missing"}"#,
         ])
         .current_dir(&example);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("AWS_") {
+            command.env_remove(name);
+        }
+    }
+    command.envs(developer.iter().map(|(k, v)| (k, v)));
     for (k, v) in env {
         command.arg("--env").arg(format!("{k}={v}"));
     }
@@ -472,4 +487,64 @@ d.put_item(TableName="orders", Item={"id": {"S": "k1"}, "name": {"S": "first ord
         1,
         "two invocations of one environment, one TLS connection"
     );
+}
+
+#[test]
+fn a_local_invoke_gives_the_function_the_developers_credentials_and_region() {
+    let moto = moto::Moto::start();
+    moto.python(
+        r#"
+# In eu-west-1: the function finds the table only with the developer's region.
+d = boto3.client("dynamodb", **{**KW, "region_name": "eu-west-1"})
+d.create_table(TableName="orders", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+               AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+               BillingMode="PAY_PER_REQUEST")
+d.put_item(TableName="orders", Item={"id": {"S": "k1"}, "name": {"S": "first order"}, "qty": {"N": "3"}})
+"#,
+    );
+    let flags = [
+        ("TABLE", "orders".to_owned()),
+        ("AWS_ENDPOINT_URL", moto.url()),
+    ];
+    let answered = |(stdout, stderr, code): (String, String, Option<i32>)| {
+        assert_eq!(
+            code,
+            Some(3),
+            "the item, then ItemNotFound:\n{stdout}\n{stderr}"
+        );
+        let first: Value =
+            serde_json::from_str(stdout.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+        assert_eq!(first["name"], "first order", "{stdout}\n{stderr}");
+    };
+    // Keys and region in the developer's shell, none given with --env.
+    answered(invoke_example_as(
+        &flags,
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDSHELL".into()),
+            ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+            ("AWS_REGION", "eu-west-1".into()),
+        ],
+    ));
+    // A profile in the developer's shared files (resolved as the AWS CLI would).
+    let dir = std::env::temp_dir().join(format!("lambda-lite-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("credentials"),
+        "[dev]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = secret\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("config"), "[profile dev]\nregion = eu-west-1\n").unwrap();
+    let profile = [
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("credentials").to_string_lossy().into_owned(),
+        ),
+        (
+            "AWS_CONFIG_FILE",
+            dir.join("config").to_string_lossy().into_owned(),
+        ),
+        ("AWS_PROFILE", "dev".to_owned()),
+    ];
+    answered(invoke_example_as(&flags, &profile));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -49,6 +49,8 @@ pub fn candidates(args: &[String]) -> Res<Parsed> {
                     .env
                     .push((k.into(), val.into()));
             }
+            // `bench`: also time each cold start's first invocation.
+            "--first-invocation" => rest.push((a.clone(), String::new())),
             flag => {
                 let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
                 rest.push((flag.to_owned(), value.clone()));
@@ -139,9 +141,12 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
 }
 
 /// One cold start: µs from just before spawn to the complete head of the first request, and
-/// the child's VmHWM at that moment (KiB). A plain listener on this thread: no server thread.
-fn cold_start(c: &Candidate) -> Res<(f64, u64)> {
-    use std::io::Read;
+/// the child's VmHWM at that moment (KiB); with `first`, that event is then sent as the first
+/// invocation and the µs from sending it to the answer's complete head are the third value
+/// (what a function that sets up lazily, on its first call, spends there). A plain listener on
+/// this thread: no server thread.
+fn cold_start(c: &Candidate, first: Option<&[u8]>) -> Res<(f64, u64, Option<f64>)> {
+    use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let address = listener
         .local_addr()
@@ -150,20 +155,42 @@ fn cold_start(c: &Candidate) -> Res<(f64, u64)> {
     let t0 = Instant::now();
     let mut child = spawn(&c.path, &address, &c.env, true, None)?;
     let (mut stream, _) = listener.accept().map_err(|e| e.to_string())?;
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Err("closed before the first request".into());
+    let read_head = |stream: &mut std::net::TcpStream| -> Res<()> {
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("closed before a complete request".into());
+            }
+            head.extend_from_slice(&buf[..n]);
         }
-        head.extend_from_slice(&buf[..n]);
-    }
+        Ok(())
+    };
+    read_head(&mut stream)?;
     let us = t0.elapsed().as_secs_f64() * 1e6;
     let rss = local::peak_rss_kib(child.id()).unwrap_or(0);
+    let first_us = match first {
+        Some(event) => {
+            let mut response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: cold-start\r\n\
+                 Lambda-Runtime-Deadline-Ms: {}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:000000000000:function:bench\r\n\
+                 Lambda-Runtime-Trace-Id: Root=1-0-0;Sampled=0\r\nContent-Length: {}\r\n\r\n",
+                local::epoch_ms() + 30_000,
+                event.len()
+            )
+            .into_bytes();
+            response.extend_from_slice(event);
+            let sent = Instant::now();
+            stream.write_all(&response).map_err(|e| e.to_string())?;
+            read_head(&mut stream)?;
+            Some(sent.elapsed().as_secs_f64() * 1e6)
+        }
+        None => None,
+    };
     let _ = child.kill();
     let _ = child.wait();
-    Ok((us, rss))
+    Ok((us, rss, first_us))
 }
 
 /// `bench`: cold start and warm cycle, interleaved.
@@ -186,14 +213,19 @@ pub fn bench(args: &[String]) -> Res<ExitCode> {
         (None, None) => br#"{"hello":"world"}"#.to_vec(),
     };
     let event = &event[..];
+    // `--first-invocation`: each cold start also serves the event once and times it.
+    let first_invocation = opts.iter().any(|(k, _)| k == "--first-invocation");
     let mut cold = vec![Vec::new(); cands.len()];
     let mut startup_rss = vec![Vec::new(); cands.len()];
+    let mut first = vec![Vec::new(); cands.len()];
     for round in 0..spawns + 3 {
         for (i, c) in cands.iter().enumerate() {
-            let (us, rss) = cold_start(c).map_err(|e| format!("{}: {e}", c.name))?;
+            let (us, rss, first_us) = cold_start(c, first_invocation.then_some(event))
+                .map_err(|e| format!("{}: {e}", c.name))?;
             if round >= 3 {
                 cold[i].push(us);
                 startup_rss[i].push(rss as f64);
+                first[i].extend(first_us);
             }
         }
     }
@@ -289,6 +321,25 @@ pub fn bench(args: &[String]) -> Res<ExitCode> {
             rss_after[i] as f64 / rss_after[r] as f64,
             connections[i]
         );
+    }
+    if first_invocation {
+        let first: Vec<Vec<f64>> = first.into_iter().map(sorted).collect();
+        let total = |i: usize| percentile(&cold[i], 0.5) + percentile(&first[i], 0.5);
+        println!();
+        println!(
+            "| candidate | first invocation median µs | p90 µs | cold start + first invocation µs | ÷ {rname} |"
+        );
+        println!("|---|--:|--:|--:|--:|");
+        for (i, c) in cands.iter().enumerate() {
+            println!(
+                "| {} | {:.0} | {:.0} | {:.0} | {:.2} |",
+                c.name,
+                percentile(&first[i], 0.5),
+                percentile(&first[i], 0.9),
+                total(i),
+                total(i) / total(r)
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

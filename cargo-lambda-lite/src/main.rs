@@ -15,6 +15,7 @@ mod build;
 #[cfg(feature = "deploy")]
 mod deploy;
 mod environment;
+mod identity;
 mod invoke;
 mod local;
 mod new;
@@ -382,7 +383,9 @@ fn spec(
     bootstrap: PathBuf,
     events: Vec<Vec<u8>>,
 ) -> Result<invoke::Spec, String> {
-    let env = settings::environment(meta, None, &run.env)?;
+    // The developer's AWS credentials and region as Lambda gives its role's, under the user's.
+    let mut env = identity::environment();
+    env.extend(settings::environment(meta, None, &run.env)?);
     let seconds = match run.timeout {
         Some(t) => t,
         None => settings::metadata_number(meta, "timeout", settings::timeout_seconds)?.unwrap_or(3),

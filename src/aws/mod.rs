@@ -545,7 +545,10 @@ impl Client {
             Some(s) => s.clone(),
             None => state
                 .settings
-                .insert(Arc::new(Settings::read(self.given.as_deref(), &env)?))
+                .insert(Arc::new(Settings::read(
+                    self.given.as_deref(),
+                    &Vars::from_env(),
+                )?))
                 .clone(),
         };
         let credentials = match &state.credentials {
@@ -555,7 +558,10 @@ impl Client {
                 let given = self.given.as_ref().and_then(|g| g.credentials.clone());
                 let credentials = match given {
                     Some(c) => c,
-                    None => credentials::resolve(&env, timeout)?,
+                    None => {
+                        let vars = Vars::from_env();
+                        credentials::resolve(&|name| vars.get(name), timeout)?
+                    }
                 };
                 state.credentials.insert(Arc::new(credentials)).clone()
             }
@@ -642,8 +648,26 @@ impl std::fmt::Debug for Body<'_> {
     }
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+/// The process environment's AWS variables (and `HOME`), read once per resolution: one pass
+/// over the environment, and the per-service endpoint variables found by their prefix.
+pub(crate) struct Vars(Vec<(String, String)>);
+
+impl Vars {
+    fn from_env() -> Vars {
+        Vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .filter(|(k, v)| !v.is_empty() && (k.starts_with("AWS_") || k == "HOME"))
+                .collect(),
+        )
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -698,10 +722,8 @@ pub struct Config {
 }
 
 impl Settings {
-    fn read(
-        given: Option<&Config>,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Settings, AwsError> {
+    fn read(given: Option<&Config>, vars: &Vars) -> Result<Settings, AwsError> {
+        let env = &|name: &str| vars.get(name);
         let given = given.cloned().unwrap_or_default();
         let region = given
             .region
@@ -719,9 +741,12 @@ impl Settings {
         let (endpoint_url, service_endpoints) = if ignore {
             (None, Vec::new())
         } else {
-            let service_endpoints = std::env::vars()
-                .filter_map(|(k, v)| Some((k.strip_prefix("AWS_ENDPOINT_URL_")?.to_owned(), v)))
-                .filter(|(_, v)| !v.is_empty())
+            let service_endpoints = vars
+                .0
+                .iter()
+                .filter_map(|(k, v)| {
+                    Some((k.strip_prefix("AWS_ENDPOINT_URL_")?.to_owned(), v.clone()))
+                })
                 .collect();
             (env("AWS_ENDPOINT_URL"), service_endpoints)
         };
@@ -821,5 +846,127 @@ impl Settings {
             .get_or_init(|| tls::config(self.ca_bundle.as_deref()))
             .as_ref()
             .map_err(Clone::clone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::{Config, Service, Settings};
+
+    fn settings(endpoint: Option<&str>) -> Settings {
+        let config = Config {
+            region: Some("eu-west-1".into()),
+            endpoint_url: endpoint.map(str::to_owned),
+            ..Config::default()
+        };
+        Settings::read(Some(&config), &super::Vars(Vec::new())).unwrap()
+    }
+
+    #[test]
+    fn endpoints_and_bucket_addressing() {
+        let aws = settings(None);
+        let (target, path) = aws.locate(&Service::DYNAMODB, "/", None).unwrap();
+        assert_eq!(
+            (target.host_header(), path.as_str(), target.https),
+            ("dynamodb.eu-west-1.amazonaws.com".into(), "/", true)
+        );
+        // S3 on AWS: virtual-hosted, but path-style for a bucket with dots (no certificate
+        // covers its virtual host).
+        let (target, path) = aws.locate(&Service::S3, "/a/b%20c", Some("files")).unwrap();
+        assert_eq!(
+            (target.host_header(), path.as_str()),
+            ("files.s3.eu-west-1.amazonaws.com".into(), "/a/b%20c")
+        );
+        let (target, path) = aws.locate(&Service::S3, "/k", Some("my.files")).unwrap();
+        assert_eq!(
+            (target.host_header(), path.as_str()),
+            ("s3.eu-west-1.amazonaws.com".into(), "/my.files/k")
+        );
+        // An endpoint of one's own: path-style under its path.
+        let local = settings(Some("http://127.0.0.1:4566/base/"));
+        let (target, path) = local.locate(&Service::S3, "/k", Some("files")).unwrap();
+        assert_eq!(
+            (target.host_header(), path.as_str(), target.https),
+            ("127.0.0.1:4566".into(), "/base/files/k", false)
+        );
+        assert!(local.locate(&Service::S3, "/k", Some("a/b")).is_err());
+        // China's partition.
+        let config = Config {
+            region: Some("cn-north-1".into()),
+            ..Config::default()
+        };
+        let cn = Settings::read(Some(&config), &super::Vars(Vec::new())).unwrap();
+        assert_eq!(
+            cn.locate(&Service::SQS, "/", None).unwrap().0.host,
+            "sqs.cn-north-1.amazonaws.com.cn"
+        );
+    }
+
+    #[test]
+    fn the_environment_is_read_as_the_sdks_read_it() {
+        let vars = |pairs: &[(&str, &str)]| {
+            super::Vars(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            )
+        };
+        let no_region = Settings::read(None, &vars(&[])).err().unwrap();
+        assert_eq!(no_region.code(), "ConfigInvalid");
+        assert!(no_region.message().contains("AWS_REGION"));
+        let s = Settings::read(
+            None,
+            &vars(&[
+                ("AWS_DEFAULT_REGION", "us-west-2"),
+                ("AWS_MAX_ATTEMPTS", "5"),
+                ("AWS_ENDPOINT_URL", "http://localhost:4566"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!((s.region.as_str(), s.max_attempts), ("us-west-2", 5));
+        assert_eq!(s.locate(&Service::SSM, "/", None).unwrap().0.port, 4566);
+        let per_service = Settings::read(
+            None,
+            &vars(&[
+                ("AWS_REGION", "x"),
+                ("AWS_ENDPOINT_URL", "http://localhost:1"),
+                ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://localhost:2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            per_service
+                .locate(&Service::SECRETS_MANAGER, "/", None)
+                .unwrap()
+                .0
+                .port,
+            2
+        );
+        assert_eq!(
+            per_service.locate(&Service::SSM, "/", None).unwrap().0.port,
+            1
+        );
+        let bad = Settings::read(
+            None,
+            &vars(&[("AWS_REGION", "x"), ("AWS_MAX_ATTEMPTS", "0")]),
+        )
+        .err()
+        .unwrap();
+        assert!(bad.message().contains("AWS_MAX_ATTEMPTS"));
+        let ignored = Settings::read(
+            None,
+            &vars(&[
+                ("AWS_REGION", "x"),
+                ("AWS_ENDPOINT_URL", "http://localhost:1"),
+                ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            ignored.locate(&Service::SSM, "/", None).unwrap().0.host,
+            "ssm.x.amazonaws.com"
+        );
     }
 }

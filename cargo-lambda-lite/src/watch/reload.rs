@@ -54,7 +54,13 @@ impl Project {
             .root_package()
             .ok_or("no package here: run watch in a function's crate (not a workspace root), or --manifest-path")?;
         let settings = &package.metadata["lambda-lite"]["deploy"];
-        let env = crate::settings::environment(settings, args.env_file.as_deref(), &args.env)?;
+        // The developer's AWS credentials and region as Lambda gives its role's, under the user's.
+        let mut env = crate::identity::environment();
+        env.extend(crate::settings::environment(
+            settings,
+            args.env_file.as_deref(),
+            &args.env,
+        )?);
         let mut timeouts = BTreeMap::new();
         use crate::settings::{memory_mb, metadata_number, timeout_seconds};
         if let Some(t) = metadata_number(settings, "timeout", timeout_seconds)? {
