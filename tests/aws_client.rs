@@ -33,7 +33,8 @@ impl Seen {
 }
 
 /// A loopback HTTP/1.1 server: `answer(n, request)` gives the n-th (from 0) response's status,
-/// extra headers and body; `None` means "never answer" (hold the connection).
+/// extra headers and body; `None` means "never answer" (hold the connection), status 0 "cut
+/// the answer short and close".
 struct Fake {
     url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
@@ -103,6 +104,13 @@ fn serve(
             std::thread::sleep(Duration::from_secs(30));
             return;
         };
+        if status == 0 {
+            // A connection reset in the middle of an answer: a head promising more than comes.
+            let _ = out.write_all(
+                format!("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{body}").as_bytes(),
+            );
+            return;
+        }
         let mut response = format!(
             "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nx-amzn-RequestId: req-{n}\r\n",
             body.len()
@@ -234,6 +242,63 @@ fn throttling_and_5xx_are_retried_then_given_up() {
         ("ServiceUnavailable", Some(503), true)
     );
     assert_eq!(error.request_id(), Some("req-3"));
+}
+
+#[test]
+fn a_500_or_an_answer_cut_short_is_tried_again() {
+    let server = fake(|n, _| match n {
+        0 => Some((
+            500,
+            vec![],
+            r#"{"__type":"InternalServerError","message":"oops"}"#.into(),
+        )),
+        1 => Some((0, vec![], r#"{"Item":"#.into())),
+        _ => ok(r#"{"Item":{}}"#),
+    });
+    let out = client(&server.url, None)
+        .call_json(
+            &Service::DYNAMODB,
+            "GetItem",
+            b"{}",
+            Duration::from_secs(10),
+        )
+        .unwrap();
+    assert_eq!(out, br#"{"Item":{}}"#);
+    assert_eq!(
+        server.seen.lock().unwrap().len(),
+        3,
+        "a 500, a cut answer, then the answer"
+    );
+    assert_eq!(
+        server.connections.load(Ordering::SeqCst),
+        2,
+        "the cut connection was replaced"
+    );
+}
+
+#[test]
+fn a_slow_server_fails_the_call_in_time_and_the_next_call_works() {
+    let server = fake(|n, _| if n == 0 { None } else { ok("{}") });
+    let aws = client(&server.url, None);
+    let started = Instant::now();
+    let error = aws
+        .call_json(
+            &Service::DYNAMODB,
+            "GetItem",
+            b"{}",
+            Duration::from_millis(300),
+        )
+        .unwrap_err();
+    assert_eq!(error.code(), "TimeoutError");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // The next invocation's call: a new connection, answered.
+    aws.call_json(&Service::DYNAMODB, "GetItem", b"{}", Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
 }
 
 #[test]
@@ -413,7 +478,7 @@ fn container_credentials_with_their_token_refreshed_before_expiry() {
     // test binary, given the variables Lambda would set; the servers stay here.
     if std::env::var_os("AWS_TEST_CONTAINER_CHILD").is_some() {
         let client = Client::new();
-        for _ in 0..3 {
+        for _ in 0..4 {
             client
                 .call_json(&Service::DYNAMODB, "GetItem", b"{}", Duration::from_secs(5))
                 .unwrap();
@@ -432,7 +497,19 @@ fn container_credentials_with_their_token_refreshed_before_expiry() {
             r#"{{"AccessKeyId":"ASIA{n}","SecretAccessKey":"s","Token":"tok{n}","Expiration":"{expires}"}}"#
         ))
     });
-    let service = fake(|_, _| ok("{}"));
+    // The fourth call's keys are refused as expired (revoked early): fetched again, and the
+    // call made again with them.
+    let service = fake(|n, _| {
+        if n == 3 {
+            json_error(
+                400,
+                "ExpiredTokenException",
+                "The security token included in the request is expired",
+            )
+        } else {
+            ok("{}")
+        }
+    });
     let dir = std::env::temp_dir().join(format!("lambda-lite-aws-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("token"), "Bearer-from-file\n").unwrap();
@@ -465,8 +542,8 @@ fn container_credentials_with_their_token_refreshed_before_expiry() {
     let fetched = credentials.seen.lock().unwrap().clone();
     assert_eq!(
         fetched.len(),
-        2,
-        "fetched, refreshed once (it expired within 5 minutes), then kept"
+        3,
+        "fetched, refreshed (it expired within 5 minutes), kept, fetched after ExpiredToken"
     );
     assert!(
         fetched[0].head.starts_with("GET /v2/credentials HTTP/1.1"),
@@ -490,7 +567,9 @@ fn container_credentials_with_their_token_refreshed_before_expiry() {
         [
             "AWS4-HMAC-SHA256 Credential=ASIA0",
             "AWS4-HMAC-SHA256 Credential=ASIA1",
-            "AWS4-HMAC-SHA256 Credential=ASIA1"
+            "AWS4-HMAC-SHA256 Credential=ASIA1",
+            "AWS4-HMAC-SHA256 Credential=ASIA1",
+            "AWS4-HMAC-SHA256 Credential=ASIA2"
         ]
     );
     assert_eq!(
@@ -578,13 +657,13 @@ fn lambda_invoke_and_post_to_connection_encode_their_paths() {
 }
 
 #[test]
-fn one_client_serves_concurrent_workers_with_a_connection_each() {
-    // Each answer waits until four requests are in flight: four workers at once need four
-    // connections, which the client then keeps and reuses.
+fn one_client_serves_eight_concurrent_workers_with_a_connection_each() {
+    // Each first answer waits until eight requests are in flight: eight workers (a Managed
+    // Instances environment's) at once need eight connections, which the client then keeps.
     let in_flight = Arc::new((Mutex::new(0usize), std::sync::Condvar::new()));
     let gate = in_flight.clone();
     let server = fake(move |n, _| {
-        if n < 4 {
+        if n < 8 {
             let (count, all_in) = &*gate;
             let mut count = count.lock().unwrap();
             *count += 1;
@@ -598,7 +677,7 @@ fn one_client_serves_concurrent_workers_with_a_connection_each() {
     });
     let aws = client(&server.url, None);
     std::thread::scope(|s| {
-        for _ in 0..4 {
+        for _ in 0..8 {
             s.spawn(|| {
                 for _ in 0..5 {
                     aws.call_json(
@@ -612,10 +691,10 @@ fn one_client_serves_concurrent_workers_with_a_connection_each() {
             });
         }
     });
-    assert_eq!(server.seen.lock().unwrap().len(), 20);
+    assert_eq!(server.seen.lock().unwrap().len(), 40);
     assert_eq!(
         server.connections.load(Ordering::SeqCst),
-        4,
+        8,
         "a connection per worker, kept"
     );
 }

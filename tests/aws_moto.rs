@@ -128,6 +128,12 @@ fn dynamodb_calls(aws: &Client) {
         .unwrap();
     assert_eq!((updated.qty, updated.note.as_deref()), (7, Some("rush")));
 
+    let missing_table = db.get_item::<Order>("nope", &key, T).unwrap_err();
+    assert_eq!(
+        (missing_table.code(), missing_table.service_name()),
+        ("ResourceNotFoundException", "dynamodb")
+    );
+
     let c1: Vec<Order> = db
         .query(
             "orders",
@@ -140,6 +146,27 @@ fn dynamodb_calls(aws: &Client) {
         c1.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
         ["o1", "o2"]
     );
+}
+
+fn lambda_calls(aws: &Client, moto: &moto::Moto) {
+    // moto runs functions without Docker when told so: Invoke answers with the payload.
+    moto.python(
+        "import urllib.request, io, zipfile\n\
+         urllib.request.urlopen(urllib.request.Request(ENDPOINT + '/moto-api/config', method='POST', \
+           data=json.dumps({'lambda': {'use_docker': False}}).encode(), headers={'Content-Type': 'application/json'}))\n\
+         role = boto3.client('iam', **KW).create_role(RoleName='fn-role', AssumeRolePolicyDocument='{}')['Role']['Arn']\n\
+         code = io.BytesIO()\n\
+         with zipfile.ZipFile(code, 'w') as z: z.writestr('bootstrap', 'x')\n\
+         boto3.client('lambda', **KW).create_function(FunctionName='worker', Runtime='provided.al2023', Role=role, \
+           Handler='x', Code={'ZipFile': code.getvalue()})",
+    );
+    let invoked = aws.lambda().invoke("worker", br#"{"job":7}"#, T).unwrap();
+    assert_eq!(
+        (invoked.payload.as_slice(), invoked.function_error),
+        (&br#"{"job":7}"#[..], None)
+    );
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:worker";
+    assert_eq!(aws.lambda().invoke(arn, b"{}", T).unwrap().payload, b"{}");
 }
 
 fn sqs_sns_calls(aws: &Client, moto: &moto::Moto) {
@@ -285,6 +312,7 @@ fn typed_calls_against_moto_over_http() {
     sqs_sns_calls(&aws, &moto);
     parameter_and_secret_calls(&aws);
     s3_calls(&aws, &moto);
+    lambda_calls(&aws, &moto);
 }
 
 /// The local TLS endpoint in front of `upstream` (tests/fixtures/scripts/tls_proxy.py).

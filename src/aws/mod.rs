@@ -336,20 +336,14 @@ impl Client {
         outgoing: &Outgoing<'_>,
         deadline: Deadline,
     ) -> Result<Reply, AwsError> {
-        let mut body = self.send_streamed(service, outgoing, deadline)?;
-        let mut bytes = Vec::new();
-        body.read_to_end(&mut bytes).map_err(|e| {
-            AwsError::transport(
-                service.name,
-                format!("the answer was cut: {e}"),
-                false,
-                false,
-            )
-        })?;
-        Ok(Reply {
-            status: body.started.status,
-            headers: std::mem::take(&mut body.started.headers),
-            body: bytes,
+        self.attempts(service, outgoing, deadline, |mut body| {
+            let mut bytes = Vec::new();
+            body.read_to_end(&mut bytes)?;
+            Ok(Reply {
+                status: body.started.status,
+                headers: std::mem::take(&mut body.started.headers),
+                body: bytes,
+            })
         })
     }
 
@@ -361,6 +355,19 @@ impl Client {
         outgoing: &Outgoing<'_>,
         deadline: Deadline,
     ) -> Result<Body<'_>, AwsError> {
+        self.attempts(service, outgoing, deadline, Ok)
+    }
+
+    /// The attempts of one call; `finish` takes a successful answer (reading it whole, or
+    /// handing it on), and its failure (a connection cut in the middle of the answer) is tried
+    /// again like any connection failure.
+    fn attempts<'c, T>(
+        &'c self,
+        service: &Service,
+        outgoing: &Outgoing<'_>,
+        deadline: Deadline,
+        mut finish: impl FnMut(Body<'c>) -> std::io::Result<T>,
+    ) -> Result<T, AwsError> {
         let (settings, mut credentials) = self.prepare(deadline)?;
         let (target, path) = settings.locate(service, outgoing.path, outgoing.bucket)?;
         let tls = if target.https {
@@ -424,58 +431,45 @@ impl Client {
                         started,
                     };
                     if body.started.status < 300 {
-                        return Ok(body);
+                        match finish(body) {
+                            Ok(answer) => return Ok(answer),
+                            Err(e) => io_failure(service, &target, &e, "the answer was cut"),
+                        }
+                    } else {
+                        let mut document = Vec::new();
+                        // An error document is small; a cut one still has its status and headers.
+                        let _ = (&mut body).take(64 * 1024).read_to_end(&mut document);
+                        let reply = Reply {
+                            status: body.started.status,
+                            headers: std::mem::take(&mut body.started.headers),
+                            body: document,
+                        };
+                        let error = service.error(&reply);
+                        if error.is_clock_skew() && skew_changed && attempt < settings.max_attempts
+                        {
+                            continue; // signed again with the corrected time, at once
+                        }
+                        if matches!(error.code(), "ExpiredTokenException" | "ExpiredToken")
+                            && attempt < settings.max_attempts
+                        {
+                            credentials = self.refresh_credentials(deadline)?;
+                            continue;
+                        }
+                        error
                     }
-                    let mut document = Vec::new();
-                    // An error document is small; a cut one still has its status and headers.
-                    let _ = (&mut body).take(64 * 1024).read_to_end(&mut document);
-                    let reply = Reply {
-                        status: body.started.status,
-                        headers: std::mem::take(&mut body.started.headers),
-                        body: document,
-                    };
-                    let error = service.error(&reply);
-                    if error.is_clock_skew() && skew_changed && attempt < settings.max_attempts {
-                        continue; // signed again with the corrected time, at once
-                    }
-                    if matches!(error.code(), "ExpiredTokenException" | "ExpiredToken")
-                        && attempt < settings.max_attempts
-                    {
-                        credentials = self.refresh_credentials(deadline)?;
-                        continue;
-                    }
-                    error
                 }
                 Err(failure) => {
-                    let timed_out = matches!(
-                        failure.error.kind(),
-                        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-                    );
-                    let what = if timed_out {
-                        "no answer before the call's deadline"
-                    } else {
-                        "the connection failed"
-                    };
-                    let mut message = format!(
-                        "{what}: {} ({}:{})",
-                        failure.error, target.host, target.port
-                    );
-                    // A certificate or a garbled answer does not get better by trying again.
-                    let retryable = failure.error.kind() != std::io::ErrorKind::InvalidData;
-                    if target.https && !retryable {
-                        message.push_str(TLS_HINT);
-                    }
-                    AwsError::transport(service.name, message, timed_out, retryable)
+                    io_failure(service, &target, &failure.error, "the connection failed")
                 }
             };
             if !error.is_retryable() || attempt >= settings.max_attempts {
                 return Err(error);
             }
-            let backoff = backoff(attempt);
-            if Instant::now() + backoff >= deadline.0 {
+            let wait = backoff(attempt);
+            if Instant::now() + wait >= deadline.0 {
                 return Err(error);
             }
-            std::thread::sleep(backoff);
+            std::thread::sleep(wait);
         }
     }
 
@@ -683,6 +677,27 @@ fn register_restore_hook() {
             Ok(())
         });
     }
+}
+
+/// A failed connection, write or read as an error: `TimeoutError` when the deadline passed,
+/// else `ConnectionError`, retryable unless TLS or HTTP itself failed.
+fn io_failure(service: &Service, target: &Target, error: &std::io::Error, what: &str) -> AwsError {
+    let timed_out = matches!(
+        error.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    );
+    let what = if timed_out {
+        "no answer before the call's deadline"
+    } else {
+        what
+    };
+    let mut message = format!("{what}: {error} ({}:{})", target.host, target.port);
+    // A certificate or a garbled answer does not get better by trying again.
+    let retryable = error.kind() != std::io::ErrorKind::InvalidData;
+    if target.https && !retryable {
+        message.push_str(TLS_HINT);
+    }
+    AwsError::transport(service.name, message, timed_out, retryable)
 }
 
 /// Full jitter: a random wait up to 2^(attempt - 1) seconds, at most [`MAX_BACKOFF`].
