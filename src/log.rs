@@ -405,24 +405,15 @@ fn format_line(
     line
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC) for Unix epoch milliseconds; civil date from day count
-/// by Howard Hinnant's algorithm, so no time crate is needed.
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC) for Unix epoch milliseconds.
 fn write_rfc3339(out: &mut [u8; 24], epoch_ms: u64) {
     let (secs, ms) = (epoch_ms / 1000, epoch_ms % 1000);
-    let (days, sod) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let sod = secs % 86_400;
+    let (year, month, day) = crate::text::civil_from_days(secs / 86_400);
     let fields: [(usize, u64, usize); 7] = [
-        (0, year as u64, 4),
-        (5, month as u64, 2),
-        (8, day as u64, 2),
+        (0, year, 4),
+        (5, month, 2),
+        (8, day, 2),
         (11, sod / 3600, 2),
         (14, sod / 60 % 60, 2),
         (17, sod % 60, 2),

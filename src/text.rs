@@ -37,6 +37,20 @@ pub(crate) fn hex(digits: &mut [u8; 16], mut n: u64) -> &[u8] {
     &digits[i..]
 }
 
+/// The (year, month, day) of a day number since 1970-01-01, by Howard Hinnant's algorithm
+/// (so no time crate is needed).
+pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + u64::from(month <= 2), month, day)
+}
+
 /// Parses a plain decimal number; `None` on anything else (sign, spaces, overflow, empty).
 pub(crate) fn parse_decimal(v: &[u8]) -> Option<u64> {
     if v.is_empty() || v.len() > 20 {
@@ -97,7 +111,7 @@ pub(crate) fn push_base64(out: &mut Vec<u8>, data: &[u8]) {
 
 /// The bytes of standard or URL-safe base64 `text` (padding optional; whitespace and any other
 /// character skipped), as HTTP integrations send a binary body.
-#[cfg(any(feature = "http", feature = "events", feature = "testkit"))]
+#[cfg(any(feature = "http", feature = "testkit"))]
 pub(crate) fn base64_decode(text: &[u8]) -> Vec<u8> {
     let value = |c: u8| match c {
         b'A'..=b'Z' => Some(c - b'A'),

@@ -425,61 +425,10 @@ fn https_through_a_local_tls_endpoint_trusted_by_aws_ca_bundle() {
     assert!(error.message().contains("bad.pem"), "{error}");
 }
 
-/// examples/dynamodb built by the tool (build.sh) and invoked on the local Runtime API with
-/// `env`: two events, one item, one missing.
-fn invoke_example(env: &[(&str, String)]) -> (String, String, Option<i32>) {
-    invoke_example_as(env, &[])
-}
-
-/// [`invoke_example`] with `developer`'s variables in the tool's own environment (what the
-/// developer has in their shell), and none of theirs otherwise.
-fn invoke_example_as(
-    env: &[(&str, String)],
-    developer: &[(&str, String)],
-) -> (String, String, Option<i32>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let example = root.join("examples/dynamodb");
-    let mut command = Command::new("bash");
-    command
-        .arg(root.join("build.sh"))
-        .arg("--manifest-path")
-        .arg(example.join("Cargo.toml"))
-        .args([
-            "--invoke",
-            r#"{"id":"k1"}"#,
-            "--invoke",
-            r#"{"id":"missing"}"#,
-        ])
-        .current_dir(&example);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("AWS_") {
-            command.env_remove(name);
-        }
-    }
-    command.envs(developer.iter().map(|(k, v)| (k, v)));
-    for (k, v) in env {
-        command.arg("--env").arg(format!("{k}={v}"));
-    }
-    let run = command.output().unwrap();
-    (
-        String::from_utf8_lossy(&run.stdout).into_owned(),
-        String::from_utf8_lossy(&run.stderr).into_owned(),
-        run.status.code(),
-    )
-}
-
 #[test]
 fn the_dynamodb_example_keeps_the_aws_sdk_example_contract_over_http_and_https() {
     let moto = moto::Moto::start();
-    moto.python(
-        r#"
-d = boto3.client("dynamodb", **KW)
-d.create_table(TableName="orders", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-               AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-               BillingMode="PAY_PER_REQUEST")
-d.put_item(TableName="orders", Item={"id": {"S": "k1"}, "name": {"S": "first order"}, "qty": {"N": "3"}})
-"#,
-    );
+    moto::create_orders_table(&moto, "us-east-1");
     let proxy = TlsProxy::start(moto.port, "example", "rsa");
     let keys = [
         ("TABLE", "orders".to_owned()),
@@ -499,16 +448,7 @@ d.put_item(TableName="orders", Item={"id": {"S": "k1"}, "name": {"S": "first ord
     ];
     for extra in [&over_http[..], &over_https[..]] {
         let env: Vec<(&str, String)> = keys.iter().cloned().chain(extra.iter().cloned()).collect();
-        let (stdout, stderr, code) = invoke_example(&env);
-        assert_eq!(code, Some(3), "one answer is an error:\n{stdout}\n{stderr}");
-        let answers: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
-        assert_eq!(answers.len(), 2, "{stdout}");
-        let item: Value = serde_json::from_str(answers[0]).unwrap();
-        assert_eq!(item, json!({"id": "k1", "name": "first order", "qty": 3}));
-        let missing: Value = serde_json::from_str(answers[1]).unwrap();
-        assert_eq!(missing["errorType"], "ItemNotFound");
-        assert_eq!(missing["errorMessage"], "no item missing in orders");
-        assert!(stderr.contains("Init Duration"), "{stderr}");
+        moto::assert_get_item_contract(&moto::invoke_get_item("dynamodb", &env, &[]));
     }
     assert_eq!(
         proxy.connections(),
@@ -520,39 +460,20 @@ d.put_item(TableName="orders", Item={"id": {"S": "k1"}, "name": {"S": "first ord
 #[test]
 fn a_local_invoke_gives_the_function_the_developers_credentials_and_region() {
     let moto = moto::Moto::start();
-    moto.python(
-        r#"
-# In eu-west-1: the function finds the table only with the developer's region.
-d = boto3.client("dynamodb", **{**KW, "region_name": "eu-west-1"})
-d.create_table(TableName="orders", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-               AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-               BillingMode="PAY_PER_REQUEST")
-d.put_item(TableName="orders", Item={"id": {"S": "k1"}, "name": {"S": "first order"}, "qty": {"N": "3"}})
-"#,
-    );
+    // In eu-west-1: the function finds the table only with the developer's region (the tool's
+    // own default is us-east-1).
+    moto::create_orders_table(&moto, "eu-west-1");
     let flags = [
         ("TABLE", "orders".to_owned()),
         ("AWS_ENDPOINT_URL", moto.url()),
     ];
-    let answered = |(stdout, stderr, code): (String, String, Option<i32>)| {
-        assert_eq!(
-            code,
-            Some(3),
-            "the item, then ItemNotFound:\n{stdout}\n{stderr}"
-        );
-        let first: Value =
-            serde_json::from_str(stdout.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
-        assert_eq!(first["name"], "first order", "{stdout}\n{stderr}");
-    };
     // Keys and region in the developer's shell, none given with --env.
-    answered(invoke_example_as(
-        &flags,
-        &[
-            ("AWS_ACCESS_KEY_ID", "AKIDSHELL".into()),
-            ("AWS_SECRET_ACCESS_KEY", "secret".into()),
-            ("AWS_REGION", "eu-west-1".into()),
-        ],
-    ));
+    let shell = [
+        ("AWS_ACCESS_KEY_ID", "AKIDSHELL".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "secret".to_owned()),
+        ("AWS_REGION", "eu-west-1".to_owned()),
+    ];
+    moto::assert_get_item_contract(&moto::invoke_get_item("dynamodb", &flags, &shell));
     // A profile in the developer's shared files (resolved as the AWS CLI would).
     let dir = std::env::temp_dir().join(format!("lambda-lite-profile-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -573,6 +494,6 @@ d.put_item(TableName="orders", Item={"id": {"S": "k1"}, "name": {"S": "first ord
         ),
         ("AWS_PROFILE", "dev".to_owned()),
     ];
-    answered(invoke_example_as(&flags, &profile));
+    moto::assert_get_item_contract(&moto::invoke_get_item("dynamodb", &flags, &profile));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,6 +1,5 @@
 //! UTC timestamps as AWS writes them: `20150830T123600Z` to sign, RFC 3339 in credentials
-//! documents, the HTTP `Date` header (for the clock-skew correction). Civil dates from days
-//! since 1970 by Howard Hinnant's algorithm; no time crate.
+//! documents, the HTTP `Date` header (for the clock-skew correction); no time crate.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,7 +15,7 @@ impl Timestamp {
 
     /// `YYYYMMDDTHHMMSSZ`.
     pub(crate) fn amz_date(self) -> String {
-        let (y, m, d) = civil(self.0 / 86_400);
+        let (y, m, d) = crate::text::civil_from_days(self.0 / 86_400);
         let s = self.0 % 86_400;
         format!(
             "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
@@ -28,7 +27,7 @@ impl Timestamp {
 
     /// `YYYYMMDD`.
     pub(crate) fn date(self) -> String {
-        let (y, m, d) = civil(self.0 / 86_400);
+        let (y, m, d) = crate::text::civil_from_days(self.0 / 86_400);
         format!("{y:04}{m:02}{d:02}")
     }
 
@@ -105,20 +104,6 @@ impl From<SystemTime> for Timestamp {
 
 fn num_of(digits: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
-}
-
-/// (year, month, day) of a day number since 1970-01-01.
-fn civil(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
 }
 
 /// The day number since 1970-01-01 of a date from 1970 on; `None` for an impossible date.

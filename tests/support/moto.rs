@@ -97,3 +97,77 @@ pub fn ensure_moto() {
         "this test needs moto's server: `python3 -m pip install 'moto[server]'` failed; install it by hand"
     );
 }
+
+/// The table both DynamoDB examples read: `orders`, keyed by `id`, holding `k1`, in `region`.
+pub fn create_orders_table(moto: &Moto, region: &str) {
+    moto.python(&format!(
+        r#"
+d = boto3.client("dynamodb", **{{**KW, "region_name": {region:?}}})
+d.create_table(TableName="orders", KeySchema=[{{"AttributeName": "id", "KeyType": "HASH"}}],
+               AttributeDefinitions=[{{"AttributeName": "id", "AttributeType": "S"}}],
+               BillingMode="PAY_PER_REQUEST")
+d.put_item(TableName="orders", Item={{"id": {{"S": "k1"}}, "name": {{"S": "first order"}}, "qty": {{"N": "3"}}}})
+"#
+    ));
+}
+
+/// What a local invoke printed: stdout, stderr, exit status.
+pub type Run = (String, String, Option<i32>);
+
+/// examples/`example` (a DynamoDB `GetItem` function) built by the tool (build.sh) and invoked
+/// on the local Runtime API with two events, one item and one missing: `env` as `--env` flags,
+/// `developer` in the tool's own environment (what the developer has in their shell) and no
+/// other AWS variable of this process's.
+pub fn invoke_get_item(example: &str, env: &[(&str, String)], developer: &[(&str, String)]) -> Run {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("examples").join(example);
+    let mut command = Command::new("bash");
+    command
+        .arg(root.join("build.sh"))
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .args([
+            "--invoke",
+            r#"{"id":"k1"}"#,
+            "--invoke",
+            r#"{"id":"missing"}"#,
+        ])
+        .current_dir(&dir);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("AWS_") {
+            command.env_remove(name);
+        }
+    }
+    command.envs(developer.iter().map(|(k, v)| (k, v)));
+    for (k, v) in env {
+        command.arg("--env").arg(format!("{k}={v}"));
+    }
+    let run = command.output().unwrap();
+    (
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+        run.status.code(),
+    )
+}
+
+/// The contract both DynamoDB examples keep: the item as one JSON object, then an error of
+/// type `ItemNotFound` (so the run exits 3), with a REPORT line's `Init Duration`.
+pub fn assert_get_item_contract((stdout, stderr, code): &Run) {
+    assert_eq!(
+        *code,
+        Some(3),
+        "one answer is an error:\n{stdout}\n{stderr}"
+    );
+    let answers: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
+    assert_eq!(answers.len(), 2, "{stdout}\n{stderr}");
+    let item: serde_json::Value = serde_json::from_str(answers[0]).unwrap();
+    assert_eq!(
+        item,
+        serde_json::json!({"id": "k1", "name": "first order", "qty": 3}),
+        "{stderr}"
+    );
+    let missing: serde_json::Value = serde_json::from_str(answers[1]).unwrap();
+    assert_eq!(missing["errorType"], "ItemNotFound");
+    assert_eq!(missing["errorMessage"], "no item missing in orders");
+    assert!(stderr.contains("Init Duration"), "{stderr}");
+}
