@@ -21,15 +21,10 @@ fn vercel_fun_runs_the_examples() {
             .expect("npm is needed for this test (Node.js >= 18)");
         assert!(status.success(), "npm ci in tests/emulators failed");
     }
-    // `cargo test` builds the examples next to the test binaries.
-    let mut examples = std::env::current_exe().unwrap();
-    examples.pop();
-    if examples.ends_with("deps") {
-        examples.pop();
-    }
+    // Built for this run (not whatever an earlier `cargo test` left next to the test binaries).
     let work = root.join("target/fun-test");
     for (name, binary) in [
-        ("echo", examples.join("examples/echo")),
+        ("echo", support::example("echo", "")),
         ("fixture", support::fixture("unwind")),
     ] {
         let dir = work.join(name);

@@ -158,7 +158,7 @@ fn invalid_event_is_an_error_not_a_call_and_the_next_event_is_served() {
 
 #[test]
 fn http_api_example_answers_with_status_headers_and_body() {
-    let bin = example_binary("http_api");
+    let bin = support::example("http_api", "json");
     let api = FakeApi::start();
     api.push_event(event("h1", fixture("apigw_v2_request.json")).like_lambda());
     api.push(Response::new(403, "").reply());
@@ -178,16 +178,6 @@ fn http_api_example_answers_with_status_headers_and_body() {
         body,
         serde_json::json!({"message": "hello, world", "method": "POST", "path": "/prod/orders/1234", "request_id": "h1", "body_bytes": 37})
     );
-}
-
-/// Path of an example cargo built for this test run (`cargo test` builds examples).
-fn example_binary(name: &str) -> std::path::PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples").join(name)
 }
 
 /// The typed forms with one-time init compile as documented: the macro with `init`, and

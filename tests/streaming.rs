@@ -277,7 +277,7 @@ fn a_close_in_mid_stream_loses_that_answer_only() {
         out.write_all(b"first chunk, more than ten bytes")?;
         if e == b"x" {
             // Wait until the server has read what it wanted and hung up.
-            std::thread::sleep(Duration::from_millis(100));
+            api.wait_for_closes(1);
             let mut failed = false;
             for _ in 0..50 {
                 if out.write_all(&[b'y'; 4096]).is_err() {

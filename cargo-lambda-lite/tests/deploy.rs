@@ -4,57 +4,25 @@
 #![cfg(feature = "deploy")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may fail loudly
 
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
+#[path = "../../tests/support/moto.rs"]
+mod moto;
+use moto::Moto;
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// moto's server, installed with pip when missing, on a free port.
+/// moto's server, installed with pip when missing, on a free port, recording every request.
 fn moto() -> Moto {
-    support::needs_python("moto.server, boto3, flask", "moto[server]");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("python3")
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        .env("MOTO_ENABLE_RECORDING", "true")
-        .env(
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let recording = std::env::temp_dir().join(format!("moto-recording-{}-{n}", std::process::id()));
+    Moto::start_with(&[
+        ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true".to_owned()),
+        ("MOTO_ENABLE_RECORDING", "true".to_owned()),
+        (
             "MOTO_RECORDER_FILEPATH",
-            std::env::temp_dir().join(format!("moto-recording-{port}")),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    }
+            recording.to_string_lossy().into_owned(),
+        ),
+    ])
 }
 
 impl Moto {
@@ -62,7 +30,7 @@ impl Moto {
     fn py(&self, code: &str) -> String {
         let script = format!(
             "import boto3, json\nkw = dict(endpoint_url={:?}, region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\nl = boto3.client('lambda', **kw)\niam = boto3.client('iam', **kw)\n{code}\n",
-            self.endpoint
+            self.url()
         );
         let out = Command::new("python3")
             .args(["-c", &script])
@@ -86,7 +54,7 @@ impl Moto {
     fn recorded(&self) -> Vec<String> {
         let text = self.py(&format!(
             "import urllib.request\nprint(urllib.request.urlopen({:?}).read().decode())",
-            format!("{}/moto-api/recorder/download-recording", self.endpoint)
+            format!("{}/moto-api/recorder/download-recording", self.url())
         ));
         text.lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -103,7 +71,7 @@ impl Moto {
     fn post(&self, path: &str) {
         self.py(&format!(
             "import urllib.request\nurllib.request.urlopen(urllib.request.Request({:?}, method='POST'))",
-            format!("{}{path}", self.endpoint)
+            format!("{}{path}", self.url())
         ));
     }
 }
@@ -114,7 +82,7 @@ use support::repo;
 /// The tool, as a user with AWS configured for moto runs it.
 fn tool(moto: &Moto) -> Command {
     let mut tool = Command::new(env!("CARGO_BIN_EXE_cargo-lambda-lite"));
-    tool.env("AWS_ENDPOINT_URL", &moto.endpoint)
+    tool.env("AWS_ENDPOINT_URL", moto.url())
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")

@@ -47,23 +47,16 @@ impl Drop for Watch {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Watch {
     /// `watch` with these arguments, in `dir`, once it serves.
     fn start(name: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Watch {
-        let port = free_port();
         let log = scratch(&format!("{name}-log")).join("watch.log");
         let out = std::fs::File::create(&log).unwrap();
+        // The tool picks a free port and says which: no port chosen here and taken by another
+        // program before watch binds it.
         let child = tool()
             .arg("watch")
-            .args(["--port", &port.to_string()])
+            .args(["--port", "0"])
             .args(args)
             .envs(env.iter().copied())
             .current_dir(dir)
@@ -71,8 +64,18 @@ impl Watch {
             .stderr(out)
             .spawn()
             .unwrap();
-        let mut w = Watch { child, port, log };
+        let mut w = Watch {
+            child,
+            port: 0,
+            log,
+        };
         w.wait_for("watch: serving on", Duration::from_secs(600));
+        let text = w.text();
+        w.port = text
+            .lines()
+            .find_map(|l| l.strip_prefix("watch: serving on http://127.0.0.1:"))
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no port in watch's first line:\n{text}"));
         w
     }
 

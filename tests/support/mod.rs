@@ -908,11 +908,13 @@ pub fn wait_exit(mut child: std::process::Child) -> (std::process::ExitStatus, S
 
 /// Peak resident set (VmHWM) of a live process, in KiB.
 pub fn vm_hwm_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    // A measurement a test relies on must exist: no /proc, no pass.
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}: this test measures memory there"));
     status
         .lines()
         .find(|l| l.starts_with("VmHWM:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or_else(|| panic!("no VmHWM in /proc/{pid}/status"))
 }

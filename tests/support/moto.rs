@@ -14,26 +14,38 @@ pub struct Moto {
 impl Moto {
     /// Starts moto on a free port; waits until it answers.
     pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// [`Moto::start`] with these variables (`MOTO_ENABLE_RECORDING`…) in its environment. moto
+    /// binds port 0 and prints the port it got: no port is chosen here and taken by another
+    /// program before moto binds it.
+    pub fn start_with(env: &[(&str, String)]) -> Moto {
+        use std::io::BufRead;
         ensure_moto();
-        // moto's server takes a port number, not a listener: ask the kernel for a free one.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
+        let mut child = Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start moto");
+        let mut lines =
+            std::io::BufReader::new(child.stderr.take().expect("moto's stderr")).lines();
+        let mut seen = String::new();
+        let port = loop {
+            let Some(Ok(line)) = lines.next() else {
+                let _ = child.kill();
+                panic!("moto exited before saying its port:\n{seen}");
+            };
+            if let Some(port) = line.split("Running on http://127.0.0.1:").nth(1) {
+                break port.trim().parse::<u16>().expect("moto's port");
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        };
+        // Its log goes on being read, so that a full pipe never stops it.
+        std::thread::spawn(move || lines.for_each(drop));
         let moto = Moto { child, port };
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

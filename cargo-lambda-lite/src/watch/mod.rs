@@ -31,7 +31,7 @@ pub struct Watch {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The port to serve on (cargo-lambda's default).
+    /// The port to serve on (cargo-lambda's default); 0: a free one, printed on the first line.
     #[arg(
         long,
         short = 'p',
@@ -158,20 +158,34 @@ pub fn watch(args: Args) -> Result<ExitCode, String> {
             format!("[::1]:{}", args.port),
         ],
     };
-    let mut listeners = Vec::new();
+    // `--port 0`: the first loopback's listener picks a free port, the second takes the same.
+    let mut listeners: Vec<tokio::net::TcpListener> = Vec::new();
+    let mut served_on = addresses[0].clone();
     for (i, address) in addresses.iter().enumerate() {
-        match runtime.block_on(tokio::net::TcpListener::bind(address)) {
-            Ok(listener) => listeners.push(listener),
+        let address = match listeners.first().and_then(|l| l.local_addr().ok()) {
+            Some(first) if args.port == 0 => match address.rsplit_once(':') {
+                Some((host, _)) => format!("{host}:{}", first.port()),
+                None => address.clone(),
+            },
+            _ => address.clone(),
+        };
+        match runtime.block_on(tokio::net::TcpListener::bind(&address)) {
+            Ok(listener) => {
+                if let (0, Ok(bound)) = (i, listener.local_addr()) {
+                    served_on = bound.to_string();
+                }
+                listeners.push(listener);
+            }
             // The second loopback is a courtesy: a machine without IPv6 serves on the first.
             Err(e) if i > 0 => eprintln!("watch: not serving on {address} too: {e}"),
             Err(e) => {
                 return Err(format!(
-                    "cannot listen on {address}: {e} (another watch running? --port N serves elsewhere)"
+                    "cannot listen on {address}: {e} (another watch running? --port N serves elsewhere, --port 0 on a free port)"
                 ));
             }
         }
     }
-    let address = &addresses[0];
+    let address = &served_on;
     println!("watch: serving on http://{address}");
     if !project.extensions().is_empty() {
         println!("  with the extensions {}", project.extensions().join(", "));
