@@ -198,7 +198,16 @@ pub(crate) fn percent_decode(
     {
         return text;
     }
-    let bytes = text.as_bytes();
+    match String::from_utf8(percent_decode_bytes(text.as_bytes(), plus_is_space)) {
+        Ok(decoded) => Cow::Owned(decoded),
+        Err(_) => text,
+    }
+}
+
+/// `bytes` with their `%XX` escapes decoded (and `+` as a space when `plus_is_space`); a `%`
+/// not followed by two hex digits is kept as it is.
+#[cfg(any(feature = "http", feature = "events"))]
+pub(crate) fn percent_decode_bytes(bytes: &[u8], plus_is_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -220,10 +229,7 @@ pub(crate) fn percent_decode(
         }
         i += 1;
     }
-    match String::from_utf8(out) {
-        Ok(decoded) => Cow::Owned(decoded),
-        Err(_) => text,
-    }
+    out
 }
 
 #[cfg(test)]

@@ -309,7 +309,11 @@ fn canonical_path(out: &mut String, path: &str, rules: Rules) {
     if rules.double_encode_path {
         encode_into(out, path.as_bytes(), true);
     } else {
-        encode_into(out, &percent_decode(path), true);
+        encode_into(
+            out,
+            &crate::text::percent_decode_bytes(path.as_bytes(), false),
+            true,
+        );
     }
 }
 
@@ -349,9 +353,17 @@ pub(crate) fn canonical_query(query: &str) -> String {
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let mut n = String::new();
-            encode_into(&mut n, &percent_decode(name), false);
+            encode_into(
+                &mut n,
+                &crate::text::percent_decode_bytes(name.as_bytes(), false),
+                false,
+            );
             let mut v = String::new();
-            encode_into(&mut v, &percent_decode(value), false);
+            encode_into(
+                &mut v,
+                &crate::text::percent_decode_bytes(value.as_bytes(), false),
+                false,
+            );
             (n, v)
         })
         .collect();
@@ -384,26 +396,6 @@ pub(crate) fn encode_into(out: &mut String, bytes: &[u8], keep_slash: bool) {
             out.push(HEX[usize::from(b & 15)] as char);
         }
     }
-}
-
-/// `%XX` escapes decoded; anything else (a `%` not followed by two hex digits, `+`) kept.
-fn percent_decode(s: &str) -> Vec<u8> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
 }
 
 #[cfg(test)]
