@@ -337,8 +337,7 @@ impl Client {
         deadline: Deadline,
     ) -> Result<Reply, AwsError> {
         self.attempts(service, outgoing, deadline, |mut body| {
-            let mut bytes = Vec::new();
-            body.read_to_end(&mut bytes)?;
+            let bytes = transport::read_whole(&mut body)?;
             Ok(Reply {
                 status: body.started.status,
                 headers: std::mem::take(&mut body.started.headers),
@@ -535,25 +534,29 @@ impl Client {
             };
             lock(&self.kept).clear();
         }
+        let given = self.given.as_deref();
+        let given_keys = given.and_then(|g| g.credentials.clone());
+        let keys_due = !matches!(&state.credentials, Some(c) if !c.stale(Timestamp::now()));
+        // One pass over the environment for whatever must be read now.
+        let vars = if state.settings.is_none() || (keys_due && given_keys.is_none()) {
+            Vars::from_env()
+        } else {
+            Vars(Vec::new())
+        };
         let settings = match &state.settings {
             Some(s) => s.clone(),
             None => state
                 .settings
-                .insert(Arc::new(Settings::read(
-                    self.given.as_deref(),
-                    &Vars::from_env(),
-                )?))
+                .insert(Arc::new(Settings::read(given, &vars)?))
                 .clone(),
         };
-        let credentials = match &state.credentials {
-            Some(c) if !c.stale(Timestamp::now()) => c.clone(),
+        let credentials = match (&state.credentials, keys_due) {
+            (Some(c), false) => c.clone(),
             _ => {
-                let timeout = deadline.0.saturating_duration_since(Instant::now());
-                let given = self.given.as_ref().and_then(|g| g.credentials.clone());
-                let credentials = match given {
+                let credentials = match given_keys {
                     Some(c) => c,
                     None => {
-                        let vars = Vars::from_env();
+                        let timeout = deadline.0.saturating_duration_since(Instant::now());
                         credentials::resolve(&|name| vars.get(name), timeout)?
                     }
                 };
@@ -671,7 +674,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Registers, once, the after-restore hook that makes every client read everything again;
 /// only where SnapStart is on, and only before the first event (the runtime refuses later).
 fn register_restore_hook() {
-    if !RESTORE_HOOK.swap(true, Ordering::AcqRel) && crate::snapstart::is_snapstart() {
+    // A load first: every call passes here, and a swap would write the shared flag each time.
+    if RESTORE_HOOK.load(Ordering::Acquire) || RESTORE_HOOK.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    if crate::snapstart::is_snapstart() {
         crate::snapstart::register_after_restore(|| {
             RESTORES.fetch_add(1, Ordering::AcqRel);
             Ok(())

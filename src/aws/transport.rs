@@ -201,46 +201,37 @@ impl Connection {
             inbox: Vec::new(),
         })
     }
-
-    /// Sends `head` and `body` and reads the whole response, all before `deadline`.
-    /// `Ok((reply, keep))`: whether the connection may carry another request.
-    pub(crate) fn exchange(
-        &mut self,
-        head: &[u8],
-        body: &[u8],
-        deadline: Instant,
-    ) -> Result<(Reply, bool), Failure> {
-        let mut started = self.start(head, body, deadline)?;
-        let mut body = Vec::new();
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            match self.read_body(&mut started, &mut buf) {
-                Ok(0) => break,
-                Ok(n) if body.len() + n > MAX_WHOLE_BODY => {
-                    return Err(Failure::io(
-                        io::Error::new(io::ErrorKind::InvalidData, "an answer over 32 MiB"),
-                        false,
-                    ));
-                }
-                Ok(n) => body.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Failure::io(e, false)),
-            }
-        }
-        let keep = started.reusable();
-        Ok((
-            Reply {
-                status: started.status,
-                headers: started.headers,
-                body,
-            },
-            keep,
-        ))
-    }
 }
 
 /// The largest answer read whole (DynamoDB's `BatchGetItem` answers up to 16 MB).
 const MAX_WHOLE_BODY: usize = 32 << 20;
+
+/// Reads a body to its end, refusing one over [`MAX_WHOLE_BODY`] (the one bound of every
+/// answer read whole).
+pub(crate) fn read_whole(body: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    body.take(MAX_WHOLE_BODY as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() > MAX_WHOLE_BODY {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "an answer over 32 MiB",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The body of a [`Connection::start`]ed response, as a reader.
+struct BodyReader<'a> {
+    connection: &'a mut Connection,
+    started: &'a mut Started,
+}
+
+impl Read for BodyReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.connection.read_body(self.started, buf)
+    }
+}
 
 /// A response whose head was read and whose body is read as the caller asks
 /// ([`Connection::start`]).
@@ -447,10 +438,16 @@ fn connect(target: &Target, deadline: Instant) -> io::Result<TcpStream> {
 pub(crate) fn one_shot(target: &Target, head: &[u8], timeout: Duration) -> io::Result<Reply> {
     let deadline = Instant::now() + timeout;
     let mut connection = Connection::open(target, None, deadline)?;
-    connection
-        .exchange(head, &[], deadline)
-        .map(|(reply, _)| reply)
-        .map_err(|f| f.error)
+    let mut started = connection.start(head, &[], deadline).map_err(|f| f.error)?;
+    let body = read_whole(&mut BodyReader {
+        connection: &mut connection,
+        started: &mut started,
+    })?;
+    Ok(Reply {
+        status: started.status,
+        headers: started.headers,
+        body,
+    })
 }
 
 #[cfg(test)]
