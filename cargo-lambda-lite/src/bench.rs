@@ -10,7 +10,7 @@
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::local::{self, LocalApi, Msg, Request};
+use crate::local::{self, LocalApi, Msg, Request, Route};
 
 const WAIT: Duration = Duration::from_secs(30);
 type Res<T> = Result<T, String>;
@@ -258,7 +258,7 @@ pub fn bench(args: &[String]) -> Res<ExitCode> {
                 let (mut post, mut new_next) = (None, None);
                 while post.is_none() || new_next.is_none() {
                     let r = next_request(api, child).map_err(|e| format!("{}: {e}", c.name))?;
-                    if r.path.ends_with("/invocation/next") {
+                    if r.route == Route::Next {
                         new_next.get_or_insert(r.at);
                         pending.push_back(r);
                     } else {
@@ -269,11 +269,11 @@ pub fn bench(args: &[String]) -> Res<ExitCode> {
                 let (Some(post), Some(next_at)) = (post, new_next) else {
                     return Err("lost a request".into());
                 };
-                if !post.path.contains(&id) || post.body.is_empty() {
+                if post.route.invocation_id() != Some(&id) || post.body.is_empty() {
                     return Err(format!(
-                        "{}: wrong answer {} {:?}",
+                        "{}: wrong answer {:?} {:?}",
                         c.name,
-                        post.path,
+                        post.route,
                         String::from_utf8_lossy(&post.body)
                     ));
                 }
@@ -432,8 +432,8 @@ fn receive_stream(api: &LocalApi, child: &mut Child) -> Res<(usize, Option<Insta
             Ok(Msg::Request(r)) => {
                 r.accept();
                 return Err(format!(
-                    "a buffered answer, not a stream: {} {}",
-                    r.path,
+                    "a buffered answer, not a stream: {:?} {}",
+                    r.route,
                     String::from_utf8_lossy(&r.body)
                 ));
             }
@@ -490,7 +490,7 @@ pub fn bench_concurrency(args: &[String]) -> Res<ExitCode> {
         let mut waiting = Vec::new();
         while waiting.len() < workers {
             let r = next_request(&api, &mut child).map_err(|e| format!("{}: {e}", c.name))?;
-            if r.path.ends_with("/invocation/next") {
+            if r.route == Route::Next {
                 waiting.push(r);
             } else {
                 r.accept();
@@ -512,7 +512,7 @@ pub fn bench_concurrency(args: &[String]) -> Res<ExitCode> {
                 sent += 1;
             }
             let r = next_request(&api, &mut child).map_err(|e| format!("{}: {e}", c.name))?;
-            if r.path.ends_with("/invocation/next") {
+            if r.route == Route::Next {
                 waiting.push(r);
             } else {
                 r.accept();
@@ -547,7 +547,7 @@ pub fn bench_init(args: &[String]) -> Res<ExitCode> {
             let mut child = spawn(&c.path, &api.address, &c.env, true, None)?;
             let next = loop {
                 let r = next_request(&api, &mut child).map_err(|e| format!("{}: {e}", c.name))?;
-                if r.path.ends_with("/invocation/next") {
+                if r.route == Route::Next {
                     break r;
                 }
                 r.accept();
@@ -659,7 +659,7 @@ pub fn serve_one(args: &[String]) -> Res<ExitCode> {
     let mut child = spawn(bootstrap, &api.address, &env, true, wrapper)?;
     loop {
         let r = next_request(&api, &mut child)?;
-        if r.path.ends_with("/invocation/next") {
+        if r.route == Route::Next {
             break;
         }
         r.accept();

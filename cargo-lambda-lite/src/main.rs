@@ -384,18 +384,15 @@ fn spec(
     events: Vec<Vec<u8>>,
 ) -> Result<invoke::Spec, String> {
     // The developer's AWS credentials and region as Lambda gives its role's, under the user's.
+    let flags = settings::Flags {
+        env: &run.env,
+        timeout: run.timeout,
+        memory: run.memory,
+        ..Default::default()
+    };
+    let settings = settings::Settings::merge(meta, &flags)?;
     let mut env = identity::environment();
-    env.extend(settings::environment(meta, None, &run.env)?);
-    let seconds = match run.timeout {
-        Some(t) => t,
-        None => settings::metadata_number(meta, "timeout", settings::timeout_seconds)?.unwrap_or(3),
-    };
-    let memory = match run.memory {
-        Some(m) => m,
-        None => settings::metadata_number(meta, "memory", settings::memory_mb)?.unwrap_or(128),
-    };
-    // Within Lambda's range: the flag and the metadata were checked by settings::timeout_seconds.
-    let timeout = std::time::Duration::from_secs(u64::from(seconds));
+    env.extend_from_slice(&settings.env);
     let wrapper = if elf_machine(&bootstrap) == Some(183) && std::env::consts::ARCH != "aarch64" {
         Some(build::arm64_wrapper()?)
     } else {
@@ -416,8 +413,8 @@ fn spec(
             env,
             handler: run.handler.clone(),
             task_root: run.task_root.clone(),
-            timeout,
-            memory_mb: memory,
+            timeout: settings.timeout_or_default(),
+            memory_mb: settings.memory_or_default(),
             wrapper,
             extensions: Vec::new(),
             inherit_output: true,
@@ -664,12 +661,18 @@ fn deploy(args: DeployArgs) -> Result<ExitCode, String> {
     // Cargo.toml's [package.metadata.lambda-lite.deploy], under the flags.
     let meta = settings::metadata(&manifest)?;
     let text = |key: &str| meta[key].as_str().map(str::to_owned);
-    let env: BTreeMap<String, String> =
-        settings::environment(&meta, args.env_file.as_deref(), &args.env)?
-            .into_iter()
-            .collect();
-    let mut tags: BTreeMap<String, String> = settings::table(&meta, "tags").into_iter().collect();
-    tags.extend(settings::key_values(&args.tags, "--tag")?);
+    let settings = settings::Settings::merge(
+        &meta,
+        &settings::Flags {
+            env: &args.env,
+            env_file: args.env_file.as_deref(),
+            timeout: args.timeout,
+            memory: args.memory,
+            tags: &args.tags,
+        },
+    )?;
+    let env: BTreeMap<String, String> = settings.env.into_iter().collect();
+    let tags: BTreeMap<String, String> = settings.tags.into_iter().collect();
     let url_meta = &meta["url"];
     let url = if args.url || url_meta.is_object() {
         let public = args.public || url_meta["public"].as_bool() == Some(true);
@@ -682,19 +685,11 @@ fn deploy(args: DeployArgs) -> Result<ExitCode, String> {
     } else {
         None
     };
-    // Given by neither flag nor metadata: left as deployed (Lambda's default on create).
-    let memory = match args.memory {
-        Some(m) => Some(m),
-        None => settings::metadata_number(&meta, "memory", settings::memory_mb)?,
-    };
-    let timeout = match args.timeout {
-        Some(t) => Some(t),
-        None => settings::metadata_number(&meta, "timeout", settings::timeout_seconds)?,
-    };
-    // Both are within their ranges, so they fit the SDK's i32.
+    // Given by neither flag nor metadata: left as deployed (Lambda's default on create). Both
+    // are within their ranges, so they fit the SDK's i32.
     let (memory, timeout) = (
-        memory.and_then(|m| i32::try_from(m).ok()),
-        timeout.and_then(|t| i32::try_from(t).ok()),
+        settings.memory.and_then(|m| i32::try_from(m).ok()),
+        settings.timeout.and_then(|t| i32::try_from(t).ok()),
     );
     let plan = deploy::Plan {
         name: args
@@ -738,10 +733,12 @@ fn template(args: TemplateArgs) -> Result<ExitCode, String> {
     }
     // The same settings deploy reads, for every function of the package.
     let meta = settings::metadata(&manifest)?;
-    let memory = settings::metadata_number(&meta, "memory", settings::memory_mb)?.unwrap_or(128);
-    let timeout =
-        settings::metadata_number(&meta, "timeout", settings::timeout_seconds)?.unwrap_or(3);
-    let env = settings::table(&meta, "env");
+    let settings = settings::Settings::merge(&meta, &settings::Flags::default())?;
+    let (memory, timeout) = (
+        settings.memory_or_default(),
+        settings.timeout_or_default().as_secs(),
+    );
+    let env = settings.env;
     let (artifacts, _, arch) = build_target(&args.target, false, false, false)?;
     let quoted = |s: &str| serde_json::Value::from(s).to_string(); // a JSON string is YAML too
     let mut text = format!(

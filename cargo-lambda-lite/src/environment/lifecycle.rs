@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::{Config, Controller, EXTERNAL_SHUTDOWN_GRACE, INIT_LIMIT, Inbox, SHUTDOWN_GRACE, ms};
-use crate::local::{self, Msg, Request};
+use crate::local::{self, Msg, Request, Route};
 
 pub(super) struct Process {
     pub(super) child: Child,
@@ -335,7 +335,7 @@ impl Controller {
             // Their output and their last requests are served; the rest waits its turn.
             match self.inbox.recv_timeout(Duration::from_millis(2)) {
                 Ok(Inbox::Log(source, line)) => self.log(source, line),
-                Ok(Inbox::Api(Msg::Request(r))) if r.path.ends_with("/extension/event/next") => {
+                Ok(Inbox::Api(Msg::Request(r))) if r.route == Route::ExtensionNext => {
                     self.extension_next(r);
                 }
                 Ok(other) => self.deferred.push_back(other),

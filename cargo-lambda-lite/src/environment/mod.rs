@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::json;
 
-use crate::local::{self, LocalApi, Msg, Request};
+use crate::local::{self, LocalApi, Msg, Request, Route};
 use crate::telemetry::Telemetry;
 use lifecycle::Process;
 
@@ -477,46 +477,39 @@ impl Controller {
             return;
         };
         match message {
-            Msg::Request(r) if r.connection >= p.first_connection => {
-                if r.path.ends_with("/runtime/invocation/next") {
+            Msg::Request(r) if r.connection >= p.first_connection => match r.route {
+                Route::Next => {
                     p.runtime_waiting.get_or_insert(r.at);
                     p.idle.push(r);
                     self.check_init();
-                    return;
                 }
-                if r.path.ends_with("/extension/event/next") {
+                Route::ExtensionNext => {
                     self.extension_next(r);
                     self.check_init();
-                    return;
                 }
-                if r.path.ends_with("/telemetry") {
-                    match self.telemetry.subscribe(&r.body) {
-                        Ok(()) => r.respond(local::ok_response()),
-                        Err(e) => {
-                            eprintln!(
-                                "[{}] a telemetry subscription was refused: {e}",
-                                self.config.name
-                            );
-                            r.respond(local::bad_request(&e));
-                        }
+                Route::Subscribe => match self.telemetry.subscribe(&r.body) {
+                    Ok(()) => r.respond(local::ok_response()),
+                    Err(e) => {
+                        eprintln!(
+                            "[{}] a telemetry subscription was refused: {e}",
+                            self.config.name
+                        );
+                        r.respond(local::bad_request(&e));
                     }
-                    return;
-                }
-                if r.path.ends_with("/runtime/init/error") {
-                    if p.ready() {
-                        // Too late: the init is over (Lambda refuses it the same way).
-                        r.respond(local::forbidden(
-                            "InvalidStateTransition",
-                            "the init is over: report an invocation's error with /invocation/{id}/error",
-                        ));
-                        return;
-                    }
+                },
+                // Too late: the init is over (Lambda refuses it the same way).
+                Route::InitError if p.ready() => r.respond(local::forbidden(
+                    "InvalidStateTransition",
+                    "the init is over: report an invocation's error with /invocation/{id}/error",
+                )),
+                Route::InitError => {
                     r.accept();
                     self.init_failed(r);
-                    return;
                 }
-                self.post(r);
-            }
+                Route::Response(_) | Route::Error(_) => self.post(r),
+                // The connection answers the others itself.
+                _ => r.accept(),
+            },
             Msg::Chunk {
                 connection, data, ..
             } => {
@@ -605,13 +598,13 @@ impl Controller {
 
     /// A response or error post (or a streamed response's head).
     fn post(&mut self, mut r: Request) {
-        // `/2018-06-01/runtime/invocation/{id}/response` (or `/error`): the id exactly.
-        let id = crate::local::invocation_id(&r.path);
+        let id = r.route.invocation_id();
         let Some(at) = self.in_flight.iter().position(|f| Some(&*f.id) == id) else {
-            r.accept(); // a late post to an invocation already over
+            // Over already (answered twice), or never sent: Lambda's answer.
+            r.respond(local::invalid_request_id());
             return;
         };
-        let error_type = r.path.ends_with("/error").then(|| {
+        let error_type = matches!(r.route, Route::Error(_)).then(|| {
             r.header("lambda-runtime-function-error-type")
                 .unwrap_or("Unhandled")
                 .to_owned()

@@ -55,15 +55,18 @@ impl Project {
             .ok_or("no package here: run watch in a function's crate (not a workspace root), or --manifest-path")?;
         let settings = &package.metadata["lambda-lite"]["deploy"];
         // The developer's AWS credentials and region as Lambda gives its role's, under the user's.
+        let flags = crate::settings::Flags {
+            env: &args.env,
+            env_file: args.env_file.as_deref(),
+            memory: args.memory,
+            ..Default::default()
+        };
+        let merged = crate::settings::Settings::merge(settings, &flags)?;
         let mut env = crate::identity::environment();
-        env.extend(crate::settings::environment(
-            settings,
-            args.env_file.as_deref(),
-            &args.env,
-        )?);
+        env.extend_from_slice(&merged.env);
+        // The package's timeout for every function, under `--timeout [NAME=]SECONDS`.
         let mut timeouts = BTreeMap::new();
-        use crate::settings::{memory_mb, metadata_number, timeout_seconds};
-        if let Some(t) = metadata_number(settings, "timeout", timeout_seconds)? {
+        if let Some(t) = merged.timeout {
             timeouts.insert(String::new(), Duration::from_secs(u64::from(t)));
         }
         for t in &args.timeouts {
@@ -72,10 +75,7 @@ impl Project {
                 None => timeouts.insert(String::new(), seconds(t)?),
             };
         }
-        let memory_mb = match args.memory {
-            Some(m) => m,
-            None => metadata_number(settings, "memory", memory_mb)?.unwrap_or(128),
-        };
+        let memory_mb = merged.memory_or_default();
         let manifest = package.manifest_path.clone().into_std_path_buf();
         let root = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
         let target_dir = meta.target_directory.clone().into_std_path_buf();

@@ -5,7 +5,7 @@
 //! are answered here too (registration, a parked `event/next`), as are SnapStart's
 //! `restore/next` and a telemetry subscription, so a function using them runs locally.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +13,11 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+mod framing;
+mod route;
+use framing::{Chunk, discard_body, read_chunk, read_exact_body, read_head};
+pub use route::Route;
 
 /// The service's limit on an invocation's response (and on a synchronous event), in bytes.
 pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024 + 100;
@@ -45,7 +50,8 @@ pub enum Msg {
 
 pub struct Request {
     pub connection: usize,
-    pub path: String,
+    /// What it asks for.
+    pub route: Route,
     pub headers: Vec<(String, String)>,
     /// The body; empty for a streamed one (see [`Msg::Chunk`]).
     pub body: Vec<u8>,
@@ -102,6 +108,16 @@ pub fn forbidden(error_type: &str, message: &str) -> Vec<u8> {
     let body = serde_json::json!({"errorType": error_type, "errorMessage": message}).to_string();
     format!(
         "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// The API's answer to a post naming an invocation that is not running (over, or never sent).
+pub fn invalid_request_id() -> Vec<u8> {
+    let body = r#"{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}"#;
+    format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
@@ -247,80 +263,62 @@ fn serve(
     let _ = stream.set_nodelay(true);
     let mut buf = Vec::new();
     loop {
-        let Some((_method, path, headers)) = read_head(&mut stream, &mut buf) else {
+        let Some((method, path, headers)) = read_head(&mut stream, &mut buf) else {
             return;
         };
+        let route = Route::parse(&method, &path);
         let chunked = lower_header(&headers, "transfer-encoding")
             .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
         let length = lower_header(&headers, "content-length")
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or(0);
-        // The Extensions API: registration answered here.
-        if path.ends_with("/extension/register") {
-            let Some(body) = read_exact_body(&mut stream, &mut buf, length) else {
-                return;
-            };
-            let events = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|b| b["events"].as_array().cloned())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|e| e.as_str().map(str::to_owned))
-                .collect();
-            let id = {
+        let forwarded = match &route {
+            // The Extensions API: registration answered here.
+            Route::Register => {
+                let Some(body) = read_exact_body(&mut stream, &mut buf, length) else {
+                    return;
+                };
+                let answer = register(&extensions, &body, function);
+                if stream.write_all(answer.as_bytes()).is_err() {
+                    return;
+                }
+                continue;
+            }
+            Route::ExtensionNext => {
+                let id = lower_header(&headers, "lambda-extension-identifier").unwrap_or("");
                 let mut ext = extensions.lock().unwrap_or_else(|e| e.into_inner());
-                let id = format!("local-extension-{}", ext.registered.len() + 1);
-                ext.registered.push(Registered {
-                    id: id.clone(),
-                    events,
-                    first_poll: None,
-                });
-                id
+                if let Some(r) = ext.registered.iter_mut().find(|r| r.id == id) {
+                    r.first_poll.get_or_insert_with(Instant::now);
+                }
+                drop(ext);
+                if !forward_extensions {
+                    // Parked: the run ends with SIGTERM, as Lambda's shutdown does.
+                    loop {
+                        thread::sleep(Duration::from_secs(3600))
+                    }
+                }
+                true
+            }
+            Route::Subscribe => forward_extensions,
+            Route::Next | Route::Response(_) | Route::Error(_) | Route::InitError => true,
+            Route::RestoreNext
+            | Route::RestoreError
+            | Route::ExtensionError
+            | Route::WrongMethod
+            | Route::NotFound => false,
+        };
+        if !forwarded {
+            // Answered here, its body read (and dropped) so the connection stays in step.
+            if !discard_body(&mut stream, &mut buf, chunked, length) {
+                return;
+            }
+            let answer: &[u8] = match route {
+                Route::RestoreError | Route::ExtensionError => &accepted(),
+                Route::WrongMethod => b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n",
+                Route::NotFound => b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n\r\n404 page not found\n",
+                _ => b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
             };
-            let body = serde_json::json!({"functionName": function, "functionVersion": "$LATEST",
-                                          "handler": "bootstrap"})
-            .to_string();
-            let answer = format!(
-                "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: {id}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            if stream.write_all(answer.as_bytes()).is_err() {
-                return;
-            }
-            continue;
-        }
-        let event_next = path.ends_with("/extension/event/next");
-        if event_next {
-            let id = lower_header(&headers, "lambda-extension-identifier").unwrap_or("");
-            let mut ext = extensions.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(r) = ext.registered.iter_mut().find(|r| r.id == id) {
-                r.first_poll.get_or_insert_with(Instant::now);
-            }
-        }
-        let forwarded = forward_extensions && (event_next || path.ends_with("/telemetry"));
-        if event_next && !forwarded {
-            // Parked: the run ends with SIGTERM, as Lambda's shutdown does.
-            loop {
-                thread::sleep(Duration::from_secs(3600))
-            }
-        }
-        if path.ends_with("/runtime/restore/next") {
-            if stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-                .is_err()
-            {
-                return;
-            }
-            continue;
-        }
-        if !forwarded && (path.ends_with("/telemetry") || path.contains("/extension/")) {
-            if read_exact_body(&mut stream, &mut buf, length).is_none() {
-                return;
-            }
-            if stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-                .is_err()
-            {
+            if stream.write_all(answer).is_err() {
                 return;
             }
             continue;
@@ -329,7 +327,7 @@ fn serve(
         if chunked {
             let head = Request {
                 connection,
-                path,
+                route,
                 headers,
                 body: Vec::new(),
                 streamed: true,
@@ -405,7 +403,7 @@ fn serve(
             };
             let request = Request {
                 connection,
-                path,
+                route,
                 headers,
                 body,
                 streamed: false,
@@ -425,6 +423,35 @@ fn serve(
     }
 }
 
+/// `POST /extension/register`: the extension recorded (with the events it asked for) under a
+/// new identifier; the answer as Lambda gives it.
+fn register(extensions: &Mutex<Extensions>, body: &[u8], function: &str) -> String {
+    let events = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|b| b["events"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e.as_str().map(str::to_owned))
+        .collect();
+    let id = {
+        let mut ext = extensions.lock().unwrap_or_else(|e| e.into_inner());
+        let id = format!("local-extension-{}", ext.registered.len() + 1);
+        ext.registered.push(Registered {
+            id: id.clone(),
+            events,
+            first_poll: None,
+        });
+        id
+    };
+    let body = serde_json::json!({"functionName": function, "functionVersion": "$LATEST",
+                                  "handler": "bootstrap"})
+    .to_string();
+    format!(
+        "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: {id}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
 /// Whether an answer's head says `Connection: close` (its headers parsed: never its body).
 fn closes(answer: &[u8]) -> bool {
     let mut headers = [httparse::EMPTY_HEADER; 16];
@@ -436,134 +463,6 @@ fn closes(answer: &[u8]) -> bool {
                     .split(|&b| b == b',')
                     .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
         })
-}
-
-/// The invocation id of a `/2018-06-01/runtime/invocation/{id}/response` (or `/error`) path.
-pub fn invocation_id(path: &str) -> Option<&str> {
-    let rest = path.strip_prefix("/2018-06-01/runtime/invocation/")?;
-    let id = rest
-        .strip_suffix("/response")
-        .or_else(|| rest.strip_suffix("/error"))?;
-    (!id.is_empty() && !id.contains('/')).then_some(id)
-}
-
-fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
-    let mut chunk = [0u8; 64 * 1024];
-    match stream.read(&mut chunk) {
-        Ok(0) | Err(_) => false,
-        Ok(n) => {
-            buf.extend_from_slice(&chunk[..n]);
-            true
-        }
-    }
-}
-
-type Head = (String, String, Vec<(String, String)>);
-
-fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Head> {
-    loop {
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(buf) {
-            Ok(httparse::Status::Complete(len)) => {
-                let head = (
-                    req.method.unwrap_or("").to_owned(),
-                    req.path.unwrap_or("").to_owned(),
-                    req.headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.name.to_owned(),
-                                String::from_utf8_lossy(h.value).into_owned(),
-                            )
-                        })
-                        .collect(),
-                );
-                buf.drain(..len);
-                return Some(head);
-            }
-            Ok(httparse::Status::Partial) => {}
-            Err(_) => return None,
-        }
-        if buf.len() > 1 << 20 || !fill(stream, buf) {
-            return None;
-        }
-    }
-}
-
-/// Reads `length` body bytes; bodies over 16 MiB are read and dropped piecewise.
-fn read_exact_body(stream: &mut TcpStream, buf: &mut Vec<u8>, length: usize) -> Option<Vec<u8>> {
-    if length > 16 << 20 {
-        let mut left = length;
-        loop {
-            let take = left.min(buf.len());
-            buf.drain(..take);
-            left -= take;
-            if left == 0 {
-                return Some(Vec::new());
-            }
-            if !fill(stream, buf) {
-                return None;
-            }
-        }
-    }
-    while buf.len() < length {
-        if !fill(stream, buf) {
-            return None;
-        }
-    }
-    Some(buf.drain(..length).collect())
-}
-
-enum Chunk {
-    Data(Vec<u8>),
-    Last(Vec<(String, String)>),
-}
-
-/// One chunk of a chunked body (or the last chunk and its trailers).
-fn read_chunk(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Chunk> {
-    loop {
-        if let Some(nl) = buf.windows(2).position(|w| w == b"\r\n") {
-            let line = String::from_utf8_lossy(&buf[..nl]).into_owned();
-            let size = usize::from_str_radix(line.split(';').next()?.trim(), 16).ok()?;
-            if size > MAX_STREAM {
-                return None; // no chunk of an answer Lambda accepts is that large
-            }
-            if size == 0 {
-                // Trailers until the empty line.
-                let mut at = nl + 2;
-                let mut trailers = Vec::new();
-                loop {
-                    match buf[at..].windows(2).position(|w| w == b"\r\n") {
-                        Some(0) => {
-                            buf.drain(..at + 2);
-                            return Some(Chunk::Last(trailers));
-                        }
-                        Some(n) => {
-                            let field = String::from_utf8_lossy(&buf[at..at + n]).into_owned();
-                            if let Some((k, v)) = field.split_once(':') {
-                                trailers.push((k.trim().to_owned(), v.trim().to_owned()));
-                            }
-                            at += n + 2;
-                        }
-                        None => break,
-                    }
-                }
-            } else if buf.len() >= nl + 2 + size + 2 {
-                // Each chunk's data ends with CRLF; anything else is not HTTP's framing, and
-                // Lambda drops the connection.
-                if buf[nl + 2 + size..nl + 4 + size] != *b"\r\n" {
-                    return None;
-                }
-                let data = buf[nl + 2..nl + 2 + size].to_vec();
-                buf.drain(..nl + 4 + size);
-                return Some(Chunk::Data(data));
-            }
-        }
-        if !fill(stream, buf) {
-            return None;
-        }
-    }
 }
 
 /// The account and region of the local functions, as their ARNs show them.
@@ -651,7 +550,7 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{closes, invocation_id};
+    use super::closes;
 
     #[test]
     fn connection_close_is_read_from_the_head_never_the_body() {
@@ -666,26 +565,5 @@ mod tests {
             !closes(event),
             "an event that mentions it keeps the connection"
         );
-    }
-
-    #[test]
-    fn an_answer_names_its_invocation_exactly() {
-        assert_eq!(
-            invocation_id("/2018-06-01/runtime/invocation/abc-1/response"),
-            Some("abc-1")
-        );
-        assert_eq!(
-            invocation_id("/2018-06-01/runtime/invocation/abc-1/error"),
-            Some("abc-1")
-        );
-        for other in [
-            "/2018-06-01/runtime/invocation/abc-12/response/x",
-            "/2018-06-01/runtime/invocation//response",
-            "/2018-06-01/runtime/invocation/a/b/response",
-            "/2018-06-01/runtime/init/error",
-            "/abc-1/response",
-        ] {
-            assert_eq!(invocation_id(other), None, "{other}");
-        }
     }
 }
