@@ -675,6 +675,34 @@ fn an_init_that_never_reaches_next_is_stopped_at_the_ten_second_limit() {
 }
 
 #[test]
+fn an_environment_idle_for_the_idle_timeout_is_retired_and_the_next_invocation_starts_cold() {
+    let mut w = Watch::fixture("idle", "echo", &["--idle-timeout", "1"]);
+    let invoke = "r = l.invoke(FunctionName='fixture', Payload=b'\"x\"', LogType='Tail')\n\
+                  print(r['Payload'].read().decode(), b'Init Duration' in base64.b64decode(r['LogResult']))";
+    assert_eq!(w.py(invoke), "\"x\" True", "the first is a cold start");
+    // Synchronized on watch's word, not on a time: the environment is gone when it says so.
+    w.wait_for(
+        "[fixture] 1 environment(s) idle for 1 s retired",
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        w.py(invoke),
+        "\"x\" True",
+        "after retirement, a fresh init: {}",
+        w.text()
+    );
+    assert_eq!(
+        w.lines("[fixture] REPORT")
+            .iter()
+            .filter(|l| l.contains("Init Duration"))
+            .count(),
+        2,
+        "{}",
+        w.text()
+    );
+}
+
+#[test]
 fn a_saved_edit_is_served_after_a_rebuild_and_a_broken_build_keeps_the_last_good_one() {
     // A copy of the fixture to edit, depending on this checkout.
     let dir = scratch("reload").join("fixture");

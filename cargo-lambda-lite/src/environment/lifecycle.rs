@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{Config, Controller, EXTERNAL_SHUTDOWN_GRACE, INIT_LIMIT, Inbox, SHUTDOWN_GRACE, ms};
+use super::timers::{EXTERNAL_SHUTDOWN_GRACE, INIT_LIMIT, Shutdown};
+use super::{Config, Controller, Inbox, ms};
 use crate::local::{self, Msg, Request, Route};
 
 pub(super) struct Process {
@@ -358,13 +359,9 @@ impl Controller {
             .unwrap_or_else(|e| e.into_inner())
             .registered
             .is_empty();
-        let grace = if p.extensions.is_empty() {
-            SHUTDOWN_GRACE
-        } else {
-            EXTERNAL_SHUTDOWN_GRACE
-        };
+        let Shutdown { graceful, grace } = Shutdown::plan(registered, !p.extensions.is_empty());
         let runtime = p.child.id();
-        if registered {
+        if graceful {
             self.telemetry.push_all();
             let deadline = local::epoch_ms() + grace.as_millis();
             self.tell_extensions(
@@ -380,7 +377,7 @@ impl Controller {
         }
         let t0 = Instant::now();
         // Serve the extensions' last requests and print their output meanwhile.
-        while registered && t0.elapsed() < grace {
+        while graceful && t0.elapsed() < grace {
             let Some(p) = &mut self.process else { break };
             let exited = std::iter::once(&mut p.child)
                 .chain(&mut p.extensions)
@@ -401,7 +398,7 @@ impl Controller {
                 Err(_) => {}
             }
         }
-        if registered && t0.elapsed() >= grace {
+        if graceful && t0.elapsed() >= grace {
             eprintln!(
                 "[{}] shutdown: still running {} ms after SIGTERM and SHUTDOWN: SIGKILL",
                 self.config.name,

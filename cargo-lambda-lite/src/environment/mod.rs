@@ -27,14 +27,10 @@ use lifecycle::Process;
 
 mod extensions;
 mod lifecycle;
+mod timers;
 pub use lifecycle::terminate;
-
-/// How long Lambda waits for an on-demand init before giving up.
-pub const INIT_LIMIT: Duration = Duration::from_secs(10);
-/// How long a runtime has between SIGTERM and SIGKILL at shutdown.
-const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
-/// … and with external extensions, which get `SHUTDOWN`.
-const EXTERNAL_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+pub use timers::INIT_LIMIT;
+use timers::{Clock, Overdue};
 
 /// What a function is and how it runs.
 pub struct Config {
@@ -744,65 +740,77 @@ impl Controller {
             return;
         }
         let now = Instant::now();
-        if !p.ready() && now >= p.started + INIT_LIMIT {
-            p.kill();
-            self.process = None;
-            if let Some(i) = self.queue.pop_front() {
-                let error = FunctionError::platform(
-                    Cause::Init,
-                    "Sandbox.Timedout",
-                    &format!(
-                        "init did not reach GET /next within {} s",
-                        INIT_LIMIT.as_secs()
-                    ),
-                );
-                let line = format!(
-                    "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: timeout",
-                    ms(INIT_LIMIT)
-                );
-                self.finish_unsent(i, error, vec![line]);
-            }
-            return;
-        }
         let timeout = self.config.timeout;
         // A runtime that answered but never asked for its next event: the invocation waiting
         // for it times out, and the environment is reset.
         let stuck = p.ready() && p.idle.is_empty() && self.in_flight.is_empty();
-        if stuck && self.queue.front().is_some_and(|q| now >= q.at + timeout) {
-            p.kill();
-            self.process = None;
-            if let Some(q) = self.queue.pop_front() {
-                let message = format!(
-                    "Task timed out after {:.2} seconds: the runtime never asked for this event",
-                    timeout.as_secs_f64()
-                );
-                let error = FunctionError::platform(Cause::Timeout, "Sandbox.Timedout", &message);
-                self.finish_unsent(q, error, vec![message]);
+        let ending: Vec<Instant> = (self.ending.iter())
+            .map(|e| e.f.as_ref().map_or(now, |f| f.sent))
+            .collect();
+        let in_flight: Vec<Instant> = self.in_flight.iter().map(|f| f.sent).collect();
+        let clock = Clock {
+            now,
+            timeout,
+            init_started: (!p.ready()).then_some(p.started),
+            stuck_since: self.queue.front().filter(|_| stuck).map(|q| q.at),
+            ending: &ending,
+            in_flight: &in_flight,
+        };
+        match clock.overdue() {
+            None => {}
+            Some(Overdue::Init) => {
+                p.kill();
+                self.process = None;
+                if let Some(i) = self.queue.pop_front() {
+                    let error = FunctionError::platform(
+                        Cause::Init,
+                        "Sandbox.Timedout",
+                        &format!(
+                            "init did not reach GET /next within {} s",
+                            INIT_LIMIT.as_secs()
+                        ),
+                    );
+                    let line = format!(
+                        "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: timeout",
+                        ms(INIT_LIMIT)
+                    );
+                    self.finish_unsent(i, error, vec![line]);
+                }
             }
-            return;
-        }
-        // An extension that takes the rest of the function timeout after the answer.
-        let late = |e: &Ending| e.f.as_ref().is_some_and(|f| now >= f.sent + timeout);
-        if let Some(i) = self.ending.iter().position(late) {
-            let mut ending = self.ending.remove(i);
-            let (id, sent) = ending
-                .f
-                .as_ref()
-                .map(|f| (f.id.clone(), f.sent))
-                .unwrap_or_else(|| (String::new(), now));
-            ending.timed_out(&id, timeout);
-            self.finish(ending, sent + timeout);
-            return;
-        }
-        if let Some(i) = self.in_flight.iter().position(|f| now >= f.sent + timeout) {
-            let until = self.in_flight[i].sent + timeout;
-            let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
-            self.complete(
-                i,
-                Outcome::Error(FunctionError::platform(Cause::Timeout, "Sandbox.Timedout", &message)),
-                until,
-                Some("the function was stopped at its timeout; the next event starts with a fresh init"),
-            );
+            Some(Overdue::Stuck) => {
+                p.kill();
+                self.process = None;
+                if let Some(q) = self.queue.pop_front() {
+                    let message = format!(
+                        "Task timed out after {:.2} seconds: the runtime never asked for this event",
+                        timeout.as_secs_f64()
+                    );
+                    let error =
+                        FunctionError::platform(Cause::Timeout, "Sandbox.Timedout", &message);
+                    self.finish_unsent(q, error, vec![message]);
+                }
+            }
+            // An extension that takes the rest of the function timeout after the answer.
+            Some(Overdue::Extensions(i)) => {
+                let mut ending = self.ending.remove(i);
+                let (id, sent) = ending
+                    .f
+                    .as_ref()
+                    .map(|f| (f.id.clone(), f.sent))
+                    .unwrap_or_else(|| (String::new(), now));
+                ending.timed_out(&id, timeout);
+                self.finish(ending, sent + timeout);
+            }
+            Some(Overdue::Invocation(i)) => {
+                let until = self.in_flight[i].sent + timeout;
+                let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
+                self.complete(
+                    i,
+                    Outcome::Error(FunctionError::platform(Cause::Timeout, "Sandbox.Timedout", &message)),
+                    until,
+                    Some("the function was stopped at its timeout; the next event starts with a fresh init"),
+                );
+            }
         }
     }
 

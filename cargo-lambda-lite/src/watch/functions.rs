@@ -4,10 +4,12 @@
 //! one starts (a cold start of its own), up to the function's limit; past it the invocation
 //! is throttled. A new build makes a new generation: idle environments of the old one shut
 //! down at once, busy ones when their invocations are done, and new invocations only go to
-//! the new one.
+//! the new one. An environment idle for the idle limit is shut down, as Lambda retires idle
+//! environments, so memory returns to what the tool needs.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::time::{Duration, Instant};
 
 use crate::environment::{Config, Environment, Invocation};
 
@@ -22,6 +24,8 @@ pub enum Refused {
 pub struct Function {
     /// The most environments it runs at once (its reserved concurrency).
     limit: usize,
+    /// How long an environment may sit idle before it is retired (`None`: never).
+    idle_limit: Option<Duration>,
     state: Mutex<State>,
 }
 
@@ -37,13 +41,48 @@ struct Slot {
     generation: u64,
     /// Invocations given to it and not done.
     busy: usize,
+    /// Since when it has had none (when `busy` is 0).
+    idle_since: Instant,
     environment: Environment,
 }
 
+/// Where an invocation goes.
+#[derive(Debug, PartialEq, Eq)]
+enum Placement {
+    /// Into the environment at this index, which has room.
+    Into(usize),
+    /// Into a new environment (a cold start).
+    New,
+    /// Nowhere: every environment is full and the function is at its limit.
+    Throttled,
+}
+
+/// Lambda's placement: the fullest environment of the current generation with room (Managed
+/// Instances pack one process before starting another), else a new one while the function is
+/// under its limit. `slots`: each environment's generation and invocations in progress;
+/// `room`: invocations one environment takes at once.
+fn place(slots: &[(u64, usize)], generation: u64, room: usize, limit: usize) -> Placement {
+    let current = || slots.iter().enumerate().filter(|(_, s)| s.0 == generation);
+    let fullest_with_room = current()
+        .filter(|(_, s)| s.1 < room)
+        .max_by_key(|(_, s)| s.1);
+    match fullest_with_room {
+        Some((i, _)) => Placement::Into(i),
+        None if current().count() < limit => Placement::New,
+        None => Placement::Throttled,
+    }
+}
+
+/// Whether an environment with `busy` invocations, idle since `idle_since`, is retired at `now`.
+fn retired(busy: usize, idle_since: Instant, now: Instant, idle_limit: Option<Duration>) -> bool {
+    busy == 0 && idle_limit.is_some_and(|limit| now >= idle_since + limit)
+}
+
 impl Function {
-    pub fn new(config: Config, limit: usize) -> Arc<Function> {
+    pub fn new(config: Config, limit: usize, idle_limit: Option<Duration>) -> Arc<Function> {
         Arc::new(Function {
             limit: limit.max(1),
+            idle_limit,
             state: Mutex::new(State {
                 config: Arc::new(config),
                 generation: 0,
@@ -61,26 +100,18 @@ impl Function {
     pub fn invoke(self: &Arc<Self>, invocation: Invocation) -> Result<(), Refused> {
         let mut st = self.lock();
         let room = st.config.concurrency();
+        let shape: Vec<(u64, usize)> = st.slots.iter().map(|s| (s.generation, s.busy)).collect();
+        match place(&shape, st.generation, room, self.limit) {
+            Placement::Into(i) => {
+                let slot = &mut st.slots[i];
+                slot.busy += 1;
+                slot.environment.invoke(invocation);
+                return Ok(());
+            }
+            Placement::Throttled => return Err(Refused::Throttled(invocation)),
+            Placement::New => {}
+        }
         let generation = st.generation;
-        // The fullest environment with room: Managed Instances pack one process first.
-        if let Some(slot) = st
-            .slots
-            .iter_mut()
-            .filter(|s| s.generation == generation && s.busy < room)
-            .max_by_key(|s| s.busy)
-        {
-            slot.busy += 1;
-            slot.environment.invoke(invocation);
-            return Ok(());
-        }
-        let current = st
-            .slots
-            .iter()
-            .filter(|s| s.generation == generation)
-            .count();
-        if current >= self.limit {
-            return Err(Refused::Throttled(invocation));
-        }
         let id = st.next_id;
         st.next_id += 1;
         let function: Weak<Function> = Arc::downgrade(self);
@@ -98,6 +129,7 @@ impl Function {
             id,
             generation,
             busy: 1,
+            idle_since: Instant::now(),
             environment,
         });
         Ok(())
@@ -110,6 +142,7 @@ impl Function {
         if let Some(i) = st.slots.iter().position(|s| s.id == id) {
             let slot = &mut st.slots[i];
             slot.busy = slot.busy.saturating_sub(1);
+            slot.idle_since = Instant::now();
             if slot.generation != generation && slot.busy == 0 {
                 st.slots.remove(i).environment.retire();
             }
@@ -136,6 +169,22 @@ impl Function {
         }
     }
 
+    /// Retires the environments idle for the idle limit at `now` (without waiting for them
+    /// to end); how many.
+    fn retire_idle(&self, now: Instant) -> usize {
+        let mut st = self.lock();
+        let (old, keep): (Vec<Slot>, Vec<Slot>) = std::mem::take(&mut st.slots)
+            .into_iter()
+            .partition(|s| retired(s.busy, s.idle_since, now, self.idle_limit));
+        st.slots = keep;
+        drop(st);
+        let n = old.len();
+        for slot in old {
+            slot.environment.retire();
+        }
+        n
+    }
+
     /// Ends every environment (after what each was given), as Lambda's shutdown does.
     pub fn shut_down(&self) {
         let slots = std::mem::take(&mut self.lock().slots);
@@ -146,12 +195,51 @@ impl Function {
 }
 
 /// Every function served, by name.
-#[derive(Default)]
 pub struct Functions {
     by_name: RwLock<BTreeMap<String, Arc<Function>>>,
+    /// Each function's idle limit.
+    idle_limit: Option<Duration>,
 }
 
 impl Functions {
+    pub fn new(idle_limit: Option<Duration>) -> Functions {
+        Functions {
+            by_name: RwLock::default(),
+            idle_limit,
+        }
+    }
+
+    /// Retires every function's idle environments, now and then, while `watch` runs: a
+    /// thread that wakes a few times per idle limit (never, without one).
+    pub fn retire_idle_environments(self: &Arc<Self>) {
+        let Some(limit) = self.idle_limit else { return };
+        let tick = (limit / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+        let functions = Arc::downgrade(self);
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(tick);
+                let Some(functions) = functions.upgrade() else {
+                    return;
+                };
+                let now = Instant::now();
+                let all: Vec<_> = (functions.by_name.read())
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .map(|(n, f)| (n.clone(), f.clone()))
+                    .collect();
+                for (name, f) in all {
+                    let n = f.retire_idle(now);
+                    if n > 0 {
+                        println!(
+                            "[{name}] {n} environment(s) idle for {} s retired, as Lambda retires idle ones; the next invocation starts a fresh one",
+                            limit.as_secs_f64()
+                        );
+                    }
+                }
+            }
+        });
+    }
+
     pub fn get(&self, name: &str) -> Option<Arc<Function>> {
         self.by_name
             .read()
@@ -184,7 +272,7 @@ impl Functions {
                     self.by_name
                         .write()
                         .unwrap_or_else(|e| e.into_inner())
-                        .insert(name, Function::new(config, limit));
+                        .insert(name, Function::new(config, limit, self.idle_limit));
                 }
             }
         }
@@ -205,5 +293,66 @@ impl Functions {
         for f in all {
             f.shut_down();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Placement, place, retired};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn one_invocation_per_environment_scales_out_to_the_limit_then_throttles() {
+        assert_eq!(
+            place(&[], 0, 1, 2),
+            Placement::New,
+            "the first is a cold start"
+        );
+        assert_eq!(
+            place(&[(0, 1)], 0, 1, 2),
+            Placement::New,
+            "busy: another environment"
+        );
+        assert_eq!(place(&[(0, 1), (0, 1)], 0, 1, 2), Placement::Throttled);
+        assert_eq!(
+            place(&[(0, 1), (0, 0)], 0, 1, 2),
+            Placement::Into(1),
+            "a warm one is reused"
+        );
+    }
+
+    #[test]
+    fn managed_instances_pack_the_fullest_process_first() {
+        // 4 invocations at once per process.
+        assert_eq!(
+            place(&[(0, 1), (0, 3), (0, 0)], 0, 4, 3),
+            Placement::Into(1)
+        );
+        assert_eq!(place(&[(0, 4), (0, 2)], 0, 4, 3), Placement::Into(1));
+        assert_eq!(
+            place(&[(0, 4)], 0, 4, 1),
+            Placement::Throttled,
+            "N+1st at once: 429"
+        );
+    }
+
+    #[test]
+    fn an_old_build_takes_nothing_new_and_does_not_count_against_the_limit() {
+        assert_eq!(place(&[(0, 0)], 1, 1, 1), Placement::New);
+        assert_eq!(place(&[(0, 1), (1, 0)], 1, 1, 1), Placement::Into(1));
+        assert_eq!(place(&[(0, 0), (1, 1)], 1, 1, 1), Placement::Throttled);
+    }
+
+    #[test]
+    fn idle_environments_are_retired_after_the_idle_limit_busy_ones_never() {
+        let t = Instant::now();
+        let limit = Some(Duration::from_secs(300));
+        assert!(!retired(0, t, t + Duration::from_secs(299), limit));
+        assert!(retired(0, t, t + Duration::from_secs(300), limit));
+        assert!(!retired(1, t, t + Duration::from_secs(3000), limit), "busy");
+        assert!(
+            !retired(0, t, t + Duration::from_secs(3000), None),
+            "no limit: never"
+        );
     }
 }

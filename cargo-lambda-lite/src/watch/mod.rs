@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{any, post};
@@ -26,7 +27,7 @@ use functions::Functions;
 
 /// What `watch` serves.
 pub struct Watch {
-    functions: Functions,
+    functions: Arc<Functions>,
 }
 
 #[derive(clap::Args)]
@@ -81,6 +82,10 @@ pub struct Args {
     /// Start none of target/lambda/extensions/.
     #[arg(long)]
     no_extensions: bool,
+    /// Shut down an environment after this many seconds without an invocation, as Lambda
+    /// retires idle environments (the next invocation is a cold start); 0: never.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    idle_timeout: u64,
     /// Build once and serve it; no rebuild when sources change.
     #[arg(long)]
     no_reload: bool,
@@ -133,9 +138,11 @@ fn router(watch: Arc<Watch>) -> Router {
 
 pub fn watch(args: Args) -> Result<ExitCode, String> {
     let mut project = reload::Project::load(&args)?;
+    let idle_limit = (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout));
     let watch = Arc::new(Watch {
-        functions: Functions::default(),
+        functions: Arc::new(Functions::new(idle_limit)),
     });
+    watch.functions.retire_idle_environments();
     let configs = project.build()?;
     let builds = project.generations.clone();
     watch.functions.update(configs, args.concurrency);
