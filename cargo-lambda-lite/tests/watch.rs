@@ -660,6 +660,93 @@ fn timeouts_stop_the_environment_and_bad_clients_never_take_the_server_down() {
     assert_eq!(out, "still");
 }
 
+/// A line of /proc/PID/status, as a number (`Threads`, `VmRSS` in kB).
+fn proc_status(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+#[test]
+fn a_client_that_stalls_its_head_or_its_body_loses_its_connection_never_a_thread() {
+    use std::net::TcpStream;
+    let w = Watch::fixture("stall", "echo", &[]);
+    let invoke =
+        "print(l.invoke(FunctionName='fixture', Payload=b'\"x\"')['Payload'].read().decode())";
+    assert_eq!(w.py(invoke), "\"x\"");
+    let threads = proc_status(w.child.id(), "Threads");
+    // A head that never ends, a body declared and never sent, and 200 stalled heads besides.
+    let head = "POST /2015-03-31/functions/fixture/invocations HTTP/1.1\r\nhost: x\r\n";
+    let mut stalled_head = TcpStream::connect(("127.0.0.1", w.port)).unwrap();
+    stalled_head.write_all(head.as_bytes()).unwrap();
+    let mut stalled_body = TcpStream::connect(("127.0.0.1", w.port)).unwrap();
+    write!(stalled_body, "{head}content-length: 1000\r\n\r\n\"0123456").unwrap();
+    let crowd: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut c = TcpStream::connect(("127.0.0.1", w.port)).unwrap();
+            c.write_all(head.as_bytes()).unwrap();
+            c
+        })
+        .collect();
+    // Everyone else is served meanwhile, by the same threads.
+    assert_eq!(w.py(invoke), "\"x\"");
+    assert_eq!(
+        proc_status(w.child.id(), "Threads"),
+        threads,
+        "202 stalled clients cost no thread"
+    );
+    // Each stalled client loses its connection (the read timeout only guards against a hang).
+    let guard = Some(Duration::from_secs(120));
+    let mut answer = String::new();
+    stalled_body.set_read_timeout(guard).unwrap();
+    stalled_body.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 408") && answer.contains("RequestTimeoutException"),
+        "{answer}"
+    );
+    stalled_head.set_read_timeout(guard).unwrap();
+    let mut rest = Vec::new();
+    assert!(
+        stalled_head.read_to_end(&mut rest).is_ok(),
+        "the server closes a head that never ends"
+    );
+    for mut c in crowd {
+        c.set_read_timeout(guard).unwrap();
+        assert!(c.read_to_end(&mut rest).is_ok());
+    }
+    assert_eq!(w.py(invoke), "\"x\"");
+    assert_eq!(
+        w.lines("[fixture] START").len(),
+        3,
+        "no stalled request reached the function: {}",
+        w.text()
+    );
+}
+
+#[test]
+fn answers_over_the_limit_are_refused_without_being_held_whole() {
+    let w = Watch::fixture("huge", "echo", &[]);
+    let rss = || proc_status(w.child.id(), "VmRSS") / 1024;
+    let before = rss();
+    // 8 rounds of 10 functions at once each answering 7 MB (over Lambda's 6 MB): 560 MB posted.
+    let out = w.py("from concurrent.futures import ThreadPoolExecutor\n\
+         def one(_):\n    \
+             r = l.invoke(FunctionName='fixture', Payload=b'\"huge\"')\n    \
+             return json.loads(r['Payload'].read())['errorType']\n\
+         with ThreadPoolExecutor(10) as pool:\n    \
+             print(set(e for _ in range(8) for e in pool.map(one, range(10))))");
+    assert_eq!(out, "{'Function.ResponseSizeTooLarge'}", "{}", w.text());
+    let after = rss();
+    // Held whole, ten at a time, they took the tool from ~20 to ~240 MiB.
+    assert!(
+        after < before + 32,
+        "the tool's RSS went from {before} to {after} MiB"
+    );
+}
+
 #[test]
 fn an_init_that_never_reaches_next_is_stopped_at_the_ten_second_limit() {
     let w = Watch::fixture("init-limit", "echo", &["--env", "FIXTURE_INIT_MS=12000"]);

@@ -50,32 +50,41 @@ pub(super) fn read_head(stream: &mut impl Read, buf: &mut Vec<u8>) -> Option<Hea
     }
 }
 
-/// Reads `length` body bytes; bodies over 16 MiB are read and dropped piecewise.
-pub(super) fn read_exact_body(
+/// Reads a body of `length` bytes into a buffer of exactly that size, or, over `limit`, reads
+/// it piecewise and drops it (`Some(None)`): a body over the limit is never held whole.
+/// `None`: the connection ended first.
+pub(super) fn read_body(
     stream: &mut impl Read,
     buf: &mut Vec<u8>,
     length: usize,
-) -> Option<Vec<u8>> {
-    if length > 16 << 20 {
+    limit: usize,
+) -> Option<Option<Vec<u8>>> {
+    if length > limit {
         let mut left = length;
         loop {
             let take = left.min(buf.len());
             buf.drain(..take);
             left -= take;
             if left == 0 {
-                return Some(Vec::new());
+                return Some(None);
             }
             if !fill(stream, buf) {
                 return None;
             }
         }
     }
-    while buf.len() < length {
-        if !fill(stream, buf) {
-            return None;
+    let mut body = Vec::with_capacity(length);
+    let take = length.min(buf.len());
+    body.extend(buf.drain(..take));
+    let mut piece = [0u8; 64 * 1024];
+    while body.len() < length {
+        let want = (length - body.len()).min(piece.len());
+        match stream.read(&mut piece[..want]) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => body.extend_from_slice(&piece[..n]),
         }
     }
-    Some(buf.drain(..length).collect())
+    Some(Some(body))
 }
 
 pub(super) enum Chunk {
@@ -137,7 +146,7 @@ pub(super) fn discard_body(
     length: usize,
 ) -> bool {
     if !chunked {
-        return read_exact_body(stream, buf, length).is_some();
+        return read_body(stream, buf, length, 0).is_some();
     }
     loop {
         match read_chunk(stream, buf) {
@@ -150,7 +159,8 @@ pub(super) fn discard_body(
 
 #[cfg(test)]
 mod tests {
-    use super::{Chunk, discard_body, read_chunk, read_exact_body, read_head};
+    use super::{Chunk, discard_body, read_body, read_chunk, read_head};
+    use crate::local::MAX_PAYLOAD;
 
     /// A source that hands out its bytes a few at a time, as a socket may.
     struct Trickle<'a>(&'a [u8], usize);
@@ -180,8 +190,8 @@ mod tests {
             ]
         );
         assert_eq!(
-            read_exact_body(&mut src, &mut buf, 5).as_deref(),
-            Some(&b"hello"[..])
+            read_body(&mut src, &mut buf, 5, MAX_PAYLOAD),
+            Some(Some(b"hello".to_vec()))
         );
         buf.extend_from_slice(src.0);
         assert_eq!(buf, b"GET /next", "what follows stays for the next request");
@@ -206,7 +216,25 @@ mod tests {
 
     #[test]
     fn a_body_cut_short_is_none() {
-        assert!(read_exact_body(&mut &b"abc"[..], &mut Vec::new(), 5).is_none());
+        assert!(read_body(&mut &b"abc"[..], &mut Vec::new(), 5, MAX_PAYLOAD).is_none());
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_read_and_dropped_never_held() {
+        let mut raw = vec![b'x'; MAX_PAYLOAD + 1];
+        raw.extend_from_slice(b"GET /next");
+        let (mut src, mut buf) = (Trickle(&raw, 64 * 1024), Vec::new());
+        assert_eq!(
+            read_body(&mut src, &mut buf, MAX_PAYLOAD + 1, MAX_PAYLOAD),
+            Some(None)
+        );
+        assert!(
+            buf.capacity() < 1 << 20,
+            "read in pieces: {}",
+            buf.capacity()
+        );
+        buf.extend_from_slice(src.0);
+        assert_eq!(buf, b"GET /next");
     }
 
     #[test]

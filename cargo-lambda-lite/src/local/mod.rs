@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod framing;
 mod route;
-use framing::{Chunk, discard_body, read_chunk, read_exact_body, read_head};
+use framing::{Chunk, discard_body, read_body, read_chunk, read_head};
 pub use route::Route;
 
 /// The service's limit on an invocation's response (and on a synchronous event), in bytes.
@@ -275,10 +275,10 @@ fn serve(
         let forwarded = match &route {
             // The Extensions API: registration answered here.
             Route::Register => {
-                let Some(body) = read_exact_body(&mut stream, &mut buf, length) else {
+                let Some(body) = read_body(&mut stream, &mut buf, length, MAX_PAYLOAD) else {
                     return;
                 };
-                let answer = register(&extensions, &body, function);
+                let answer = register(&extensions, &body.unwrap_or_default(), function);
                 if stream.write_all(answer.as_bytes()).is_err() {
                     return;
                 }
@@ -391,16 +391,13 @@ fn serve(
                 return;
             }
         } else {
-            let oversized = (length > MAX_PAYLOAD).then_some(length);
-            // An oversized body is read (and dropped) so the connection stays in step.
-            let Some(body) = read_exact_body(&mut stream, &mut buf, length) else {
+            // An oversized body is read piecewise and dropped (never held whole), so the
+            // connection stays in step; the controller answers with the service's 413.
+            let Some(body) = read_body(&mut stream, &mut buf, length, MAX_PAYLOAD) else {
                 return;
             };
-            let body = if oversized.is_some() {
-                Vec::new()
-            } else {
-                body
-            };
+            let oversized = body.is_none().then_some(length);
+            let body = body.unwrap_or_default();
             let request = Request {
                 connection,
                 route,
@@ -420,6 +417,8 @@ fn serve(
         if stream.write_all(&answer).is_err() || close {
             return;
         }
+        // What a large request grew is not kept for the connection's life.
+        buf.shrink_to(64 * 1024);
     }
 }
 

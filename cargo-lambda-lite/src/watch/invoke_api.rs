@@ -100,7 +100,17 @@ pub async fn read_event(body: Body) -> Result<Bytes, Response> {
         return Err(too_large(usize::try_from(declared).unwrap_or(usize::MAX)));
     }
     let limited = http_body_util::Limited::new(body, MAX_EVENT);
-    match limited.collect().await {
+    let Ok(collected) = tokio::time::timeout(super::BODY_LIMIT, limited.collect()).await else {
+        return Err(api_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeoutException",
+            &format!(
+                "the request body did not arrive within {} s",
+                super::BODY_LIMIT.as_secs()
+            ),
+        ));
+    };
+    match collected {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(MAX_EVENT + 1)),
         Err(e) => Err(api_error(

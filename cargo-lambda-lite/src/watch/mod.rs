@@ -13,7 +13,6 @@ mod functions;
 mod invoke_api;
 mod reload;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -222,17 +221,7 @@ pub fn watch(args: Args) -> Result<ExitCode, String> {
         });
         let servers: Vec<_> = listeners
             .into_iter()
-            .map(|listener| {
-                let mut stopping = stopping.clone();
-                let service = app.clone().into_make_service_with_connect_info::<SocketAddr>();
-                tokio::spawn(async move {
-                    axum::serve(listener, service)
-                        .with_graceful_shutdown(async move {
-                            let _ = stopping.wait_for(|stop| *stop).await;
-                        })
-                        .await
-                })
-            })
+            .map(|listener| tokio::spawn(serve(listener, app.clone(), stopping.clone())))
             .collect();
         for server in servers {
             match server.await {
@@ -247,6 +236,61 @@ pub fn watch(args: Args) -> Result<ExitCode, String> {
     let _ = std::fs::remove_dir_all(builds);
     served.map_err(|e| format!("the server stopped: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long a client has to send a request's head, and then its body: a client that stalls
+/// costs its connection until then, never a thread, and its buffer is bounded (hyper's, and
+/// the 6 MB payload limit). Local clients send both at once; an idle keep-alive connection
+/// is closed after the same time, as servers do.
+pub const HEAD_LIMIT: Duration = Duration::from_secs(10);
+pub const BODY_LIMIT: Duration = Duration::from_secs(10);
+
+/// Serves `app` on `listener` until `stopping` turns true, then lets the connections finish
+/// (an answer being streamed runs to its end).
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    use tower::ServiceExt;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of descriptors, say: the connections already open are served meanwhile.
+                Err(e) => {
+                    eprintln!("watch: cannot accept a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = async {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            } => break,
+        };
+        // Answers are written whole or framed by us: no wait for more to coalesce.
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                app.clone().oneshot(request.map(axum::body::Body::new))
+            },
+        );
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(HEAD_LIMIT)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    graceful.shutdown().await;
+    Ok(())
 }
 
 #[cfg(test)]
