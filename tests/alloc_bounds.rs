@@ -125,5 +125,31 @@ fn steady_state_invocations_allocate_nothing_in_the_runtime() {
         result.unwrap();
         assert_eq!(peak, 0, "bytes allocated while serving steady-{i}");
     }
-    assert_eq!(api.wait_for(12).len(), 12);
+    // Each of the six events was fetched and answered in turn, on the one kept connection.
+    let reqs = api.wait_for(12);
+    let ids = [
+        "warm-0", "warm-1", "warm-2", "steady-0", "steady-1", "steady-2",
+    ];
+    let want: Vec<(&str, String)> = ids
+        .iter()
+        .flat_map(|id| {
+            [
+                ("GET", "/2018-06-01/runtime/invocation/next".to_owned()),
+                (
+                    "POST",
+                    format!("/2018-06-01/runtime/invocation/{id}/response"),
+                ),
+            ]
+        })
+        .collect();
+    let got: Vec<(&str, String)> = reqs
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.clone()))
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        reqs.iter().all(|r| r.body.is_empty()),
+        "the handler answered nothing"
+    );
+    assert_eq!(api.connections(), 1);
 }

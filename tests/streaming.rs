@@ -308,7 +308,7 @@ fn a_kept_connection_closed_during_the_handler_is_replaced_before_the_first_chun
     api.push(accepted());
     let mut handler = |_: &[u8], _: &Context, out: &mut ResponseStream| {
         api.wait_for_closes(1);
-        std::thread::sleep(Duration::from_millis(5)); // the FIN's way through loopback
+        api.wait_for_a_client_to_see_a_close();
         out.write_all(b"one")?;
         out.write_all(b"two")?;
         Ok(())

@@ -3,7 +3,8 @@
 nothing of lambda-lite: it registers for INVOKE and SHUTDOWN, subscribes to platform and
 function records (schema 2025-01-29, batches of at most 1000 items or 25 ms), writes every
 batch it is pushed as one JSON line to $TELEMETRY_LOG, takes $EXTENSION_INVOKE_MS (default 0)
-over each INVOKE before it asks for the next event, and exits after SHUTDOWN."""
+over each INVOKE before it asks for the next event (longer with $EXTENSION_HOLD, below), and
+exits after SHUTDOWN."""
 import http.server
 import json
 import os
@@ -58,3 +59,13 @@ while True:
     if event["eventType"] == "SHUTDOWN":
         break
     time.sleep(int(os.environ.get("EXTENSION_INVOKE_MS", "0")) / 1000)
+    # $EXTENSION_HOLD: the one INVOKE that finds this file takes it (renamed: one taker) and
+    # holds its environment until $EXTENSION_HOLD.release exists.
+    hold = os.environ.get("EXTENSION_HOLD")
+    if hold:
+        try:
+            os.rename(hold, hold + f".taken-{os.getpid()}")
+            while not os.path.exists(hold + ".release"):
+                time.sleep(0.005)
+        except FileNotFoundError:
+            pass

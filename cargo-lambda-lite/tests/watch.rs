@@ -446,9 +446,15 @@ fn streams_arrive_as_they_are_written_over_eventstream_and_function_urls() {
         assert!(Instant::now() < deadline, "{}", w.text());
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Served on after it: the function echoes its Function URL event (payload 2.0) in two
+    // writes, which come back as one body.
     let (head, body) = curl(&w, &[], "/lambda-url/fixture/?plain");
     assert!(head.starts_with("http/1.1 200"), "{head}");
-    assert!(!body.is_empty());
+    let event: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(event["version"], "2.0", "{event}");
+    assert_eq!(event["rawPath"], "/", "{event}");
+    assert_eq!(event["rawQueryString"], "plain", "{event}");
+    assert_eq!(event["requestContext"]["http"]["method"], "GET", "{event}");
 }
 
 /// `curl` a URL of the watch; returns the response head and body.
@@ -817,19 +823,23 @@ fn a_saved_edit_is_served_after_a_rebuild_and_a_broken_build_keeps_the_last_good
         "print(l.invoke(FunctionName='fixture', Payload=b'\"env\"')['Payload'].read().decode())";
     assert_eq!(w.py(env), "<unset>");
     // Invocations keep arriving while the edit is rebuilt: every one is answered.
-    let ready = scratch("reload-racing").join("answered");
+    let racing_dir = scratch("reload-racing");
+    let (ready, rebuilt) = (racing_dir.join("answered"), racing_dir.join("rebuilt"));
     let racing = {
         let endpoint = w.endpoint();
-        let ready = ready.clone();
+        let (ready, rebuilt) = (ready.clone(), rebuilt.clone());
+        // It calls until the edited build answers, however long the rebuild takes; a call
+        // begun after watch said the new build serves is the last (it must be the edited one).
         std::thread::spawn(move || {
             let script = format!(
-                "import boto3, time\nl = boto3.client('lambda', endpoint_url={endpoint:?}, region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t')\n\
-                 answers = set()\nt0 = time.time()\n\
-                 while time.time() - t0 < 60:\n    \
+                "import boto3, os\nl = boto3.client('lambda', endpoint_url={endpoint:?}, region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t')\n\
+                 answers = set()\n\
+                 while True:\n    \
+                     last = os.path.exists({rebuilt:?})\n    \
                      a = l.invoke(FunctionName='fixture', Payload=b'\"env\"')['Payload'].read().decode()\n    \
                      answers.add(a)\n    \
                      open({ready:?}, 'w').close()\n    \
-                     if a == '<edited>': break\n\
+                     if a == '<edited>' or last: break\n\
                  print(sorted(answers))"
             );
             Command::new("python3")
@@ -852,6 +862,8 @@ fn a_saved_edit_is_served_after_a_rebuild_and_a_broken_build_keeps_the_last_good
         source.replace("\"<unset>\"", "\"<edited>\""),
     )
     .unwrap();
+    w.wait_for("rebuilt in", Duration::from_secs(600));
+    std::fs::write(&rebuilt, "").unwrap();
     let raced = racing.join().unwrap();
     assert!(
         raced.status.success(),
@@ -864,7 +876,6 @@ fn a_saved_edit_is_served_after_a_rebuild_and_a_broken_build_keeps_the_last_good
         "the old build answered until the new one took over; nothing was lost\n{}",
         w.text()
     );
-    w.wait_for("rebuilt in", Duration::from_secs(1));
     // A broken edit: the error is shown, the last good build keeps serving.
     std::fs::write(dir.join("src/main.rs"), "fn main() { this is not rust }").unwrap();
     w.wait_for(
@@ -1042,8 +1053,11 @@ fn a_subscriber_written_to_the_documented_apis_gets_platform_and_function_record
 #[test]
 fn an_invocation_ends_when_the_extensions_registered_for_invoke_are_back() {
     let subscriber = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/telemetry_subscriber.py");
-    let batches = scratch("barrier").join("batches");
+    let dir = scratch("barrier");
+    let batches = dir.join("batches");
+    let hold = dir.join("hold");
     let log = format!("TELEMETRY_LOG={}", batches.display());
+    let hold_env = format!("EXTENSION_HOLD={}", hold.display());
     let w = Watch::fixture(
         "barrier",
         "echo",
@@ -1053,28 +1067,42 @@ fn an_invocation_ends_when_the_extensions_registered_for_invoke_are_back() {
             "--env",
             &log,
             "--env",
+            &hold_env,
+            "--env",
             "EXTENSION_INVOKE_MS=300",
         ],
     );
-    // With the tail, the answer waits for the REPORT line: the next call finds the
-    // environment free again. Without it, the answer comes first and the environment stays
-    // busy for the extension's 300 ms: a call right after goes to a new environment.
-    let out = w.py(
-        "import re\n\
-         def call(e, tail=True):\n    \
-             r = l.invoke(FunctionName='fixture', Payload=json.dumps(e).encode(), **({'LogType': 'Tail'} if tail else {}))\n    \
-             assert r['Payload'].read().decode() == json.dumps(e)\n    \
-             if tail:\n        \
-                 log = base64.b64decode(r['LogResult']).decode()\n        \
-                 print(e, 'cold' if 'Init Duration' in log else 'warm', float(re.search(r'\\tDuration: ([0-9.]+)', log).group(1)) >= 300)\n\
-         call('a')\ncall('b')\ncall('c', tail=False)\ncall('d')",
-    );
-    assert_eq!(
-        out.lines().collect::<Vec<_>>(),
-        ["a cold True", "b warm True", "d cold True"],
-        "{}",
-        w.text()
-    );
+    // With the tail, the answer waits for the REPORT line, which waits for the extension (its
+    // 300 ms are in the Duration): the next call finds the environment free again.
+    let call = |e: &str, tail: bool| {
+        w.py(&format!(
+            "import re\n\
+             r = l.invoke(FunctionName='fixture', Payload=json.dumps({e:?}).encode(), **({{'LogType': 'Tail'}} if {tail} else {{}}))\n\
+             assert r['Payload'].read().decode() == json.dumps({e:?})\n\
+             if {tail}:\n    \
+                 log = base64.b64decode(r['LogResult']).decode()\n    \
+                 print({e:?}, 'cold' if 'Init Duration' in log else 'warm', float(re.search(r'\\tDuration: ([0-9.]+)', log).group(1)) >= 300)",
+            tail = if tail { "True" } else { "False" }
+        ))
+    };
+    assert_eq!(call("a", true), "a cold True", "{}", w.text());
+    assert_eq!(call("b", true), "b warm True", "{}", w.text());
+    // Without the tail the answer comes first; the extension given c's INVOKE takes the hold
+    // file and keeps its environment busy until released, so d, whenever it comes, goes to
+    // a new environment (no window of time to land in).
+    std::fs::write(&hold, "").unwrap();
+    assert_eq!(call("c", false), "");
+    // Once c's extension took the hold (after its 300 ms), c's environment is held busy.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while hold.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "c's extension never took the hold"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(call("d", true), "d cold True", "{}", w.text());
+    std::fs::write(dir.join("hold.release"), "").unwrap();
 }
 
 #[test]

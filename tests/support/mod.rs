@@ -358,6 +358,37 @@ impl FakeApi {
         }
     }
 
+    /// Waits until a client of this server has received the FIN of a connection the server
+    /// closed: its socket is in CLOSE_WAIT (`/proc/net/tcp`, state 08), so what it does next
+    /// sees the close. The event itself, not a nap for the FIN's way through loopback.
+    pub fn wait_for_a_client_to_see_a_close(&self) {
+        let port = self
+            .address()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok());
+        let port = format!("{:04X}", port.expect("the API's port"));
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let tables = ["/proc/net/tcp", "/proc/net/tcp6"]
+                .map(|t| std::fs::read_to_string(t).unwrap_or_default());
+            assert!(
+                tables.iter().any(|t| !t.is_empty()),
+                "cannot read /proc/net/tcp: this check needs Linux"
+            );
+            // Columns: sl local_address rem_address st …; addresses are HEX_IP:HEX_PORT.
+            let seen = tables.iter().flat_map(|t| t.lines().skip(1)).any(|line| {
+                let cols: Vec<&str> = line.split_whitespace().collect();
+                cols.len() > 3 && cols[2].ends_with(&format!(":{port}")) && cols[3] == "08"
+            });
+            if seen {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no client saw the close");
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.recorded.lock().unwrap().clone()
     }
