@@ -1,7 +1,9 @@
 //! Every form of `lambda_main!` compiles with the handler shapes its documentation gives (each
-//! in a module of its own, so each defines its own `main`, never run), with buffered and
-//! streamed answers from the same handler.
-#![allow(dead_code, clippy::unwrap_used)]
+//! in a module of its own, so each defines its own `main`), with buffered and streamed answers
+//! from the same handler, and each `main` serves an event: this test binary runs itself once
+//! per form, as a function process against the fake Runtime API.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+mod support;
 use std::borrow::Cow;
 
 use lambda_lite::{Context, Error, Response};
@@ -83,22 +85,88 @@ form!(concurrent_init, concurrent init = super::setup, handler = super::shared_w
 form!(concurrent_json, concurrent json super::typed);
 form!(concurrent_json_init, concurrent json init = super::setup, handler = super::typed_shared);
 
+/// Every form, by name: its `main`, the event it gets, the answer it must give, and whether
+/// that answer is streamed.
+fn forms() -> Vec<(&'static str, fn(), &'static str, &'static str, bool)> {
+    let (raw, typed) = ("abc", r#"{"name":"zoe"}"#);
+    vec![
+        ("plain", plain::entry(), raw, "abc", false),
+        ("closure", closure::entry(), raw, "abc", false),
+        (
+            "buffered_or_streamed",
+            buffered_or_streamed::entry(),
+            raw,
+            "abc",
+            true,
+        ),
+        ("init", init::entry(), raw, "abc", false),
+        ("init_streamed", init_streamed::entry(), raw, "abc", true),
+        ("json", json::entry(), typed, r#""zoe""#, false),
+        ("json_streamed", json_streamed::entry(), typed, "zoe", true),
+        ("json_init", json_init::entry(), typed, r#""zoe""#, false),
+        ("concurrent", concurrent::entry(), raw, "abc", true),
+        (
+            "concurrent_init",
+            concurrent_init::entry(),
+            raw,
+            "0 3",
+            false,
+        ),
+        (
+            "concurrent_json",
+            concurrent_json::entry(),
+            typed,
+            r#""zoe""#,
+            false,
+        ),
+        (
+            "concurrent_json_init",
+            concurrent_json_init::entry(),
+            typed,
+            "zoe",
+            true,
+        ),
+    ]
+}
+
+/// In a child process (`MACRO_FORM` set): the form's `main`, which serves events from
+/// `AWS_LAMBDA_RUNTIME_API` until the parent stops it. In the test run itself: nothing.
 #[test]
-fn every_form_expands_to_its_own_main() {
-    let mains: Vec<fn()> = vec![
-        plain::entry(),
-        closure::entry(),
-        buffered_or_streamed::entry(),
-        init::entry(),
-        init_streamed::entry(),
-        json::entry(),
-        json_streamed::entry(),
-        json_init::entry(),
-        concurrent::entry(),
-        concurrent_init::entry(),
-        concurrent_json::entry(),
-        concurrent_json_init::entry(),
-    ];
-    let distinct: std::collections::HashSet<usize> = mains.iter().map(|f| *f as usize).collect();
-    assert_eq!(distinct.len(), 12, "each form defines a main of its own");
+fn form_process() {
+    let Ok(name) = std::env::var("MACRO_FORM") else {
+        return;
+    };
+    let (_, main, ..) = forms().into_iter().find(|f| f.0 == name).expect("a form");
+    main();
+}
+
+#[test]
+fn every_form_s_main_serves_an_event() {
+    let mut distinct = std::collections::HashSet::new();
+    for (name, main, event, answer, streamed) in forms() {
+        assert!(distinct.insert(main as usize), "{name}: a main of its own");
+        let api = support::FakeApi::start();
+        api.push_event(support::event(&format!("{name}-1"), event));
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "form_process", "--nocapture", "--test-threads=1"])
+            .env("MACRO_FORM", name)
+            .env("AWS_LAMBDA_RUNTIME_API", api.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let reqs = api.wait_for(2);
+        let _ = child.kill();
+        let _ = child.wait();
+        let post = &reqs[1];
+        assert_eq!(
+            post.path,
+            format!("/2018-06-01/runtime/invocation/{name}-1/response"),
+            "{name}: {}",
+            post.body_str()
+        );
+        assert_eq!(post.body_str(), answer, "{name}");
+        let mode = post.header("lambda-runtime-function-response-mode");
+        assert_eq!(mode == Some("streaming"), streamed, "{name}: {mode:?}");
+    }
 }
