@@ -481,9 +481,132 @@ fn arbitrary_fragment_sequences_never_panic() {
             String::from_utf8_lossy(&raw)
         );
     }
-    for _ in 0..20_000 {
-        let len = rng.below(64) as usize;
-        let raw = rng.bytes(len);
-        let _ = read_whole(&raw);
+}
+
+/// One mutation of a valid message, and the outcome it must have.
+fn mutate(rng: &mut Seeded, case: &Case) -> (Vec<u8>, Decoded) {
+    let raw = case.1.as_bytes();
+    let Ok((status, body, id)) = case.2 else {
+        unreachable!("only valid messages are mutated")
+    };
+    let id = id.map(|i| i.as_bytes().to_vec());
+    let head_end = case.1.find("\r\n\r\n").expect("a head") + 4;
+    let chunked = case
+        .1
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let lengths = case
+        .1
+        .to_ascii_lowercase()
+        .matches("content-length:")
+        .count();
+    let mut out = raw.to_vec();
+    match rng.below(6) {
+        // Cut anywhere: in the head, or in the body its framing promised.
+        0 => {
+            let at = rng.below(raw.len() as u64) as usize;
+            out.truncate(at);
+            let e = if at == 0 || at >= head_end {
+                WireError::Truncated
+            } else {
+                WireError::ClosedInHead
+            };
+            (out, Err(e))
+        }
+        // A status digit that is not a digit.
+        1 => {
+            out[9 + rng.below(3) as usize] = b'x';
+            (out, Err(WireError::BadHead))
+        }
+        // A body byte changed (Content-Length framing): the same message with that byte.
+        2 if !chunked && !body.is_empty() => {
+            let i = rng.below(body.len() as u64) as usize;
+            out[head_end + i] ^= 1 + rng.below(255) as u8;
+            let body = out[head_end..].to_vec();
+            (out, Ok((status, body, id)))
+        }
+        // A Content-Length that is not a number.
+        3 if !chunked && lengths == 1 => {
+            let at = case
+                .1
+                .to_ascii_lowercase()
+                .find("content-length: ")
+                .expect("")
+                + 16;
+            out[at] = b'x';
+            (out, Err(WireError::BadContentLength))
+        }
+        // A Content-Length changed: longer than what follows is a cut body, shorter leaves the
+        // rest after the message.
+        4 if !chunked && lengths == 1 => {
+            let at = case
+                .1
+                .to_ascii_lowercase()
+                .find("content-length: ")
+                .expect("")
+                + 16;
+            let digits = out[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+            let shorter = rng.below(2) == 0 && !body.is_empty();
+            let length = if shorter {
+                rng.below(body.len() as u64) as usize
+            } else {
+                body.len() + 1 + rng.below(100) as usize
+            };
+            out.splice(at..at + digits, length.to_string().into_bytes());
+            let expected = if shorter {
+                Ok((status, body.as_bytes()[..length].to_vec(), id))
+            } else {
+                Err(WireError::Truncated)
+            };
+            (out, expected)
+        }
+        // The first chunk's size not hex.
+        5 if chunked => {
+            out[head_end] = b'z';
+            (out, Err(WireError::BadChunk))
+        }
+        // Bytes after a whole message are the next message's: the read is unchanged.
+        _ if chunked || lengths == 1 => {
+            let extra = 1 + rng.below(32) as usize;
+            out.extend_from_slice(&rng.bytes(extra));
+            (out, Ok((status, body.as_bytes().to_vec(), id)))
+        }
+        _ => (out, Ok((status, body.as_bytes().to_vec(), id))),
     }
+}
+
+#[test]
+fn mutations_of_valid_messages_have_the_outcome_their_change_decides() {
+    let valid: Vec<&Case> = CASES
+        .iter()
+        .filter(|c| c.2.is_ok() && !c.0.starts_with("1xx") && !c.0.starts_with("until close"))
+        .filter(|c| !c.0.starts_with("204"))
+        .collect();
+    let mut rng = Seeded::new(0x5eed_0f_c0ffee);
+    let mut errors = 0;
+    for _ in 0..20_000 {
+        let case = valid[rng.below(valid.len() as u64) as usize];
+        let (raw, expected) = mutate(&mut rng, case);
+        let got = read_whole(&raw);
+        assert_eq!(
+            got,
+            expected,
+            "{}: {:?}",
+            case.0,
+            String::from_utf8_lossy(&raw)
+        );
+        errors += usize::from(got.is_err());
+        // Split anywhere, the same outcome.
+        let cut = rng.below(raw.len() as u64 + 1) as usize;
+        assert_eq!(
+            read_in_pieces(Kind::RESPONSE, &raw, &[cut]),
+            expected,
+            "{}",
+            case.0
+        );
+    }
+    assert!(
+        (5_000..15_000).contains(&errors),
+        "both classes are exercised: {errors} errors"
+    );
 }
