@@ -197,13 +197,27 @@ fn create_then_an_unchanged_redeploy_changes_nothing_and_a_configuration_change_
         "an unchanged deploy writes nothing: {recorded:#?}"
     );
 
-    // A configuration change is an update of the configuration only.
+    // A configuration change is an update of the configuration only: moto's recorder sees
+    // configuration writes and no code upload.
+    moto.record();
     let memory = deploy(
         &moto,
         &["my-echo", "--env", "SECRET=hunter2", "--memory", "512"],
     );
     let out = text(&memory);
+    assert!(memory.status.success(), "{out}");
     assert!(out.contains("changed: configuration (memory)"), "{out}");
+    let recorded = moto.recorded();
+    let writes = writes(&recorded);
+    assert!(!writes.is_empty(), "{recorded:#?}");
+    assert!(
+        writes
+            .iter()
+            .all(|r| r.starts_with("PUT ") && r.contains("/functions/my-echo/configuration")),
+        "a configuration change writes the configuration alone: {writes:#?}"
+    );
+    let live = moto.py("print(l.get_function_configuration(FunctionName='my-echo')['MemorySize'])");
+    assert_eq!(live, "512");
 }
 
 #[test]
