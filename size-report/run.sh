@@ -4,7 +4,9 @@
 # function on both) and minlambda and the C floor, in the same configurations, then measures
 # them interleaved in one run with cargo-lambda-lite's benchmarks.
 # Usage: cargo lambda-lite report  (or ./build.sh --report, or size-report/run.sh)
-# Env: SPAWNS (default 201), WARM (default 2000), STREAM_MIB (default 100).
+# Env: SPAWNS (default 201), WARM (default 2000), STREAM_MIB (default 100); SMOKE=1 makes a tiny
+# report of the same machinery (lambda-lite's echo and json echo beside the C floor, the size
+# table, the bench table, the byte breakdown) in target/report/REPORT-smoke.md, for the tests.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
@@ -25,14 +27,19 @@ need musl-gcc musl-tools
 need zip zip
 need curl curl
 rustup target list --installed | grep -qx "$musl" || rustup target add "$musl"
-python3 -c "import moto.server, boto3, flask" 2>/dev/null || {
+smoke=${SMOKE:-}
+[ -n "$smoke" ] || python3 -c "import moto.server, boto3, flask" 2>/dev/null || {
   step "installing moto[server] (the local DynamoDB of the AWS SDK comparison)…"
   python3 -m pip install --quiet 'moto[server]' || { echo "run.sh: need moto (python3 -m pip install 'moto[server]')" >&2; exit 1; }
 }
 
-step "building cargo-lambda-lite (release, without deploy: the benchmarks run in it)"
-cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p cargo-lambda-lite --no-default-features # the benchmarks need no AWS SDK
-tool="$root/target/release/cargo-lambda-lite"
+if [ -n "$smoke" ] && [ -n "${LAMBDA_LITE_TOOL:-}" ]; then
+  tool=$LAMBDA_LITE_TOOL # the tool that runs this (cargo lambda-lite report)
+else
+  step "building cargo-lambda-lite (release, without deploy: the benchmarks run in it)"
+  cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p cargo-lambda-lite --no-default-features # the benchmarks need no AWS SDK
+  tool="$root/target/release/cargo-lambda-lite"
+fi
 
 size_profile() { # panic mode → the size profile, as cargo lambda-lite build passes it
   export CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
@@ -61,10 +68,52 @@ build() { # label manifest kind name config target [RUSTFLAGS] [features]
   add "$label" "$config" "$work/bin/$label" "$(deps_of "$manifest")"
 }
 
+zip_size() { # deterministic zip of the binary named bootstrap
+  local tmp; tmp=$(mktemp -d)
+  cp "$1" "$tmp/bootstrap"; TZ=UTC touch -t 198001010000 "$tmp/bootstrap"
+  (cd "$tmp" && zip -q -X -9 b.zip bootstrap && stat -c %s b.zip)
+  rm -rf "$tmp"
+}
+b() { echo "$work/bin/$1"; }
+size_table() { # the Size section's table, of every row added so far
+  echo "| binary | configuration | stripped B | zip -9 B | normal deps |"
+  echo "|---|---|--:|--:|--:|"
+  for row in "${rows[@]}"; do
+    IFS='|' read -r name config bin deps <<<"$row"
+    echo "| $name | $config | $(stat -c %s "$bin") | $(zip_size "$bin") | $deps |"
+  done
+}
+unstripped() { # label manifest kind name [features]: a build with symbols, for bloat.py
+  local label=$1 manifest=$2 kind=$3 name=$4 features=${5:-} src
+  CARGO_PROFILE_RELEASE_STRIP=false cargo build --quiet --release --manifest-path "$manifest" --target $musl \
+    --target-dir "$work/build/$label-syms" "--$kind" "$name" ${features:+--features "$features"}
+  if [ "$kind" = example ]; then src="$work/build/$label-syms/$musl/release/examples/$name"; else src="$work/build/$label-syms/$musl/release/$name"; fi
+  cp "$src" "$work/bin/$label-syms"
+}
+
 lite="$root/Cargo.toml" official="$here/official/Cargo.toml" minl="$here/minlambda/Cargo.toml"
 bench_pkg="$here/lite-bench/Cargo.toml" more="$here/official-more/Cargo.toml"
 sdk_lite="$root/examples/aws-sdk/Cargo.toml" sdk_official="$here/official-aws-sdk/Cargo.toml"
 aws_lite="$root/examples/dynamodb/Cargo.toml"
+if [ -n "$smoke" ]; then
+  size_profile abort
+  build lite-echo-abort "$lite" example echo "musl, size profile, panic=abort" $musl
+  build lite-json-echo-abort "$lite" example json_echo "musl, size profile, panic=abort, feature json" $musl "" json
+  musl-gcc -Os -s -static "$here/c-floor/floor.c" -o "$work/bin/c-floor"
+  add c-floor "C, musl-gcc -Os -static (the floor)" "$work/bin/c-floor" 0
+  step "measuring (smoke: $spawns spawns, $warm invocations)…"
+  bench=$("$tool" bench --reference c-floor --spawns "$spawns" --warm "$warm" --candidate "lite-echo-abort=$(b lite-echo-abort)" \
+    --candidate "lite-json-echo-abort=$(b lite-json-echo-abort)" --candidate "c-floor=$(b c-floor)")
+  unstripped lite-echo "$lite" example echo
+  bloat=$(python3 "$here/bloat.py" "lite-echo-abort=$work/bin/lite-echo-syms")
+  default_profile
+  { echo "# Size and cold-start report (smoke)"; echo; echo "## Size"; echo; size_table; echo
+    echo "## Cold start, warm cycle, memory"; echo; echo "$bench"; echo
+    echo "## Where the bytes go"; echo; echo "$bloat"; } > "$work/REPORT-smoke.md"
+  step "wrote $work/REPORT-smoke.md"
+  exit 0
+fi
+
 for panic in abort unwind; do
   size_profile $panic
   build "lite-echo-$panic" "$lite" example echo "musl, size profile, panic=$panic" $musl
@@ -135,25 +184,14 @@ default_profile
 # Unstripped twins, for the symbol breakdown (same profile, strip off).
 step "building unstripped copies for the byte breakdown"
 size_profile abort
-export CARGO_PROFILE_RELEASE_STRIP=false
 for spec in "lite-echo|$lite|example|echo|" "lite-json-echo|$lite|example|json_echo|json" "minlambda-echo|$minl|bin|minlambda-echo|"; do
   IFS='|' read -r label manifest kind name features <<<"$spec"
-  cargo build --quiet --release --manifest-path "$manifest" --target $musl --target-dir "$work/build/$label-syms" \
-    "--$kind" "$name" ${features:+--features "$features"}
-  if [ "$kind" = example ]; then src="$work/build/$label-syms/$musl/release/examples/$name"; else src="$work/build/$label-syms/$musl/release/$name"; fi
-  cp "$src" "$work/bin/$label-syms"
+  unstripped "$label" "$manifest" "$kind" "$name" "$features"
 done
 default_profile
 bloat=$(python3 "$here/bloat.py" "lite-echo-abort=$work/bin/lite-echo-syms" "lite-json-echo-abort=$work/bin/lite-json-echo-syms" \
   "minlambda-echo-abort=$work/bin/minlambda-echo-syms")
 
-zip_size() { # deterministic zip of the binary named bootstrap
-  local tmp; tmp=$(mktemp -d)
-  cp "$1" "$tmp/bootstrap"; TZ=UTC touch -t 198001010000 "$tmp/bootstrap"
-  (cd "$tmp" && zip -q -X -9 b.zip bootstrap && stat -c %s b.zip)
-  rm -rf "$tmp"
-}
-b() { echo "$work/bin/$1"; }
 
 cands=()
 for name in lite-echo-abort lite-echo-unwind lite-hello-abort lite-json-echo-abort lite-http-api-abort lite-echo-nightly official-echo-abort official-echo-unwind \
@@ -253,12 +291,7 @@ fi
   echo
   echo "## Size"
   echo
-  echo "| binary | configuration | stripped B | zip -9 B | normal deps |"
-  echo "|---|---|--:|--:|--:|"
-  for row in "${rows[@]}"; do
-    IFS='|' read -r name config bin deps <<<"$row"
-    echo "| $name | $config | $(stat -c %s "$bin") | $(zip_size "$bin") | $deps |"
-  done
+  size_table
   [ -n "$nightly_note" ] && echo && echo "Nightly: $nightly_note."
   echo
   echo "## Cold start, warm cycle, memory"

@@ -809,9 +809,13 @@ fn report(repo: Option<PathBuf>) -> Result<ExitCode, String> {
         .find(|d| d.join("size-report/run.sh").is_file())
         .ok_or("report runs in the lambda-lite repository (size-report/run.sh not found here or above; --repo DIR)")?
         .to_path_buf();
+    let (what, how_long) = match std::env::var_os("SMOKE") {
+        Some(_) => ("target/report/REPORT-smoke.md", "minutes"),
+        None => ("size-report/REPORT.md", "tens of minutes"),
+    };
     eprintln!(
-        "cargo-lambda-lite: regenerating {} (progress below; tens of minutes)",
-        root.join("size-report/REPORT.md").display()
+        "cargo-lambda-lite: regenerating {} (progress below; {how_long})",
+        root.join(what).display()
     );
     let tool = std::env::current_exe().map_err(|e| e.to_string())?;
     let status = std::process::Command::new("bash")

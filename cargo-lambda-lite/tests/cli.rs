@@ -915,3 +915,80 @@ fn the_answers_alone_are_on_stdout_so_they_pipe_into_jq() {
     assert!(start < end, "{stderr}");
     assert_eq!(reports(&stderr).len(), 2, "{stderr}");
 }
+
+#[test]
+fn a_tiny_report_runs_end_to_end_and_gives_the_tables_the_readme_quotes() {
+    // `cargo lambda-lite report` with SMOKE=1: run.sh's own builds (musl, the size profile),
+    // the bench command and bloat.py on lambda-lite's echo and json echo and the C floor.
+    let out = tool()
+        .args(["report", "--repo"])
+        .arg(repo())
+        .envs([("SMOKE", "1"), ("SPAWNS", "3"), ("WARM", "20")])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let report = std::fs::read_to_string(repo().join("target/report/REPORT-smoke.md")).unwrap();
+    let row = |name: &str| -> Vec<String> {
+        report
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no {name} row:\n{report}"))
+            .split('|')
+            .map(|c| c.trim().replace(',', ""))
+            .filter(|c| !c.is_empty())
+            .collect()
+    };
+    let number = |cell: &str| -> f64 {
+        cell.parse()
+            .unwrap_or_else(|_| panic!("{cell:?}:\n{report}"))
+    };
+    // Size: the echo within its budget, as size-report/budgets.toml and the README say.
+    let sizes: Vec<String> = report
+        .lines()
+        .filter(|l| l.starts_with("| lite-echo-abort | musl"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(sizes.len(), 1, "{report}");
+    let size = row("lite-echo-abort");
+    assert!(
+        number(&size[2]) < 430_000.0 && number(&size[3]) < number(&size[2]),
+        "{size:?}"
+    );
+    // The bench table: every candidate measured, the reference's own ratios 1.00.
+    let floor: Vec<String> = report
+        .lines()
+        .rfind(|l| l.starts_with("| c-floor |"))
+        .unwrap()
+        .split('|')
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        (floor[3].as_str(), floor[5].as_str()),
+        ("1.00", "1.00"),
+        "{report}"
+    );
+    for name in ["lite-echo-abort", "lite-json-echo-abort"] {
+        let line = report
+            .lines()
+            .rfind(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap();
+        let cells: Vec<&str> = line
+            .split('|')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(cells.len(), 10, "{line}");
+        for cell in &cells[1..] {
+            assert!(number(cell) > 0.0, "{line}");
+        }
+        assert_eq!(cells[9], "1", "one kept connection: {line}");
+    }
+    // Where the bytes go: the runtime's own share and the total.
+    assert!(
+        report.contains("| lambda-lite (runtime, examples) |"),
+        "{report}"
+    );
+    assert!(report.contains("| **all symbols** |"), "{report}");
+}
