@@ -442,8 +442,10 @@ fn no_call_outlives_its_deadline() {
     let took = started.elapsed();
     assert_eq!(error.code(), "TimeoutError");
     assert!(!error.is_retryable());
+    // It waited for its deadline (a lower bound holds on any machine), and ended long before
+    // the client's 30 s default would have.
     assert!(
-        took >= Duration::from_millis(300) && took < Duration::from_secs(5),
+        took >= Duration::from_millis(300) && took < Duration::from_secs(10),
         "{took:?}"
     );
     assert_eq!(
@@ -465,11 +467,11 @@ fn no_call_outlives_its_deadline() {
         .call_json(&Service::DYNAMODB, "GetItem", b"{}", &ctx)
         .unwrap_err();
     assert_eq!(error.code(), "TimeoutError");
-    assert!(
-        started.elapsed() < Duration::from_millis(500),
-        "{:?}",
-        started.elapsed()
-    );
+    // Ended by the context's deadline, not the client's 30 s default: far below the one (a busy
+    // machine may be slow to wake it, so no tighter bound), never before the server was asked.
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert_eq!(server.seen.lock().unwrap().len(), 2, "the call reached the server");
 }
 
 #[test]
