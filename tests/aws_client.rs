@@ -471,7 +471,11 @@ fn no_call_outlives_its_deadline() {
     // machine may be slow to wake it, so no tighter bound), never before the server was asked.
     let took = started.elapsed();
     assert!(took < Duration::from_secs(10), "{took:?}");
-    assert_eq!(server.seen.lock().unwrap().len(), 2, "the call reached the server");
+    assert_eq!(
+        server.seen.lock().unwrap().len(),
+        2,
+        "the call reached the server"
+    );
 }
 
 #[test]
