@@ -1,5 +1,5 @@
 //! The one socket to the Runtime API: connecting, writing requests, reading until the protocol
-//! reader (`proto::response`) says a message is complete, and the reconnect rule.
+//! reader (`proto::message`) says a message is complete, and the reconnect rule.
 //!
 //! In scope: I/O and buffers. Out of scope: what the bytes mean (`proto/`) and what a status
 //! means (`proto::policy`). A `Connection` is a plain value: a program makes one per worker.
@@ -8,13 +8,13 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 
 use crate::endpoint::Endpoint;
-use crate::proto::response::{Kind, MAX_WANTED, Progress, Reader};
+use crate::proto::message::{Kind, MAX_WANTED, Progress, Reader};
 use crate::proto::{MAX_MESSAGE, Span, WireError};
 use crate::text;
 
 /// A response read by [`Connection::exchange`]; spans point into [`Connection::inbox`].
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Response {
+pub(crate) struct Reply {
     pub(crate) status: u16,
     /// The values of the `wanted` headers, in their order.
     pub(crate) found: [Option<Span>; MAX_WANTED],
@@ -135,7 +135,7 @@ impl Connection {
         &self.link.endpoint
     }
 
-    /// The bytes the spans of the last [`Response`] point into.
+    /// The bytes the spans of the last [`Reply`] point into.
     pub(crate) fn inbox(&self) -> &[u8] {
         &self.inbox
     }
@@ -167,7 +167,7 @@ impl Connection {
         head: &[u8],
         body: &[u8],
         wanted: &'static [&'static str],
-    ) -> Result<Response, ExchangeError> {
+    ) -> Result<Reply, ExchangeError> {
         let sent = self.send(head, body);
         self.finish_exchange(sent, head, body, wanted)
     }
@@ -190,7 +190,7 @@ impl Connection {
         head: &[u8],
         body: &[u8],
         wanted: &'static [&'static str],
-    ) -> Result<Response, ExchangeError> {
+    ) -> Result<Reply, ExchangeError> {
         let first = match sent {
             Ok(()) => self.try_receive(wanted),
             Err(e) => Err(ReadError::BeforeFirstByte(e)),
@@ -210,7 +210,7 @@ impl Connection {
     pub(crate) fn receive(
         &mut self,
         wanted: &'static [&'static str],
-    ) -> Result<Response, ExchangeError> {
+    ) -> Result<Reply, ExchangeError> {
         match self.try_receive(wanted) {
             Ok(response) => Ok(response),
             Err(ReadError::Started(e)) => Err(e),
@@ -218,7 +218,7 @@ impl Connection {
         }
     }
 
-    fn try_receive(&mut self, wanted: &'static [&'static str]) -> Result<Response, ReadError> {
+    fn try_receive(&mut self, wanted: &'static [&'static str]) -> Result<Reply, ReadError> {
         let Some(stream) = &mut self.link.stream else {
             return Err(ReadError::BeforeFirstByte(
                 io::ErrorKind::NotConnected.into(),
@@ -325,7 +325,7 @@ pub(crate) fn read_response(
     stream: &mut dyn Read,
     inbox: &mut Vec<u8>,
     wanted: &'static [&'static str],
-) -> Result<(Response, bool), ReadError> {
+) -> Result<(Reply, bool), ReadError> {
     let mut reader = Reader::new(Kind::RESPONSE, wanted);
     let read = read_message(stream, inbox, &mut reader);
     let Some(head) = reader.head() else {
@@ -341,7 +341,7 @@ pub(crate) fn read_response(
         Err(_) => (Err(WireError::Truncated), true),
     };
     Ok((
-        Response {
+        Reply {
             status: head.status,
             found: head.found,
             body,

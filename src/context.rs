@@ -378,11 +378,11 @@ pub(crate) fn text_of(v: &serde_json::Value, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::response::{self, Kind};
+    use crate::proto::message::{self, Kind};
 
     fn context_of(head: &str, f: impl FnOnce(Option<Context<'_>>)) {
         let config = Config::default();
-        let parsed = response::parse_head(Kind::RESPONSE, head.as_bytes(), &NEXT_HEADERS)
+        let parsed = message::parse_head(Kind::RESPONSE, head.as_bytes(), &NEXT_HEADERS)
             .unwrap()
             .unwrap();
         f(Context::from_next(head.as_bytes(), &parsed.found, &config))

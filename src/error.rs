@@ -92,6 +92,14 @@ impl Error {
     }
 }
 
+/// How an error that knows its own `errorType` is converted, for the module that makes such
+/// errors (the AWS client's: their code is the type): set by it before its first error, so
+/// that this module, below it, names none of its types.
+#[cfg(feature = "aws")]
+pub(crate) type Typed = fn(&(dyn std::error::Error + 'static)) -> Option<Error>;
+#[cfg(feature = "aws")]
+pub(crate) static TYPED: std::sync::OnceLock<Typed> = std::sync::OnceLock::new();
+
 impl<E> From<E> for Error
 where
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -102,8 +110,8 @@ where
         let error: Box<dyn std::error::Error + Send + Sync> = error.into();
         // An AWS call's error keeps its code as the type (`ConditionalCheckFailedException`).
         #[cfg(feature = "aws")]
-        if let Some(aws) = error.downcast_ref::<crate::aws::AwsError>() {
-            return aws.to_function_error();
+        if let Some(typed) = TYPED.get().and_then(|convert| convert(&*error)) {
+            return typed;
         }
         let mut message = error.to_string();
         let mut source = error.source();

@@ -82,7 +82,7 @@ pub(crate) fn post_report(
 pub(crate) fn judge(
     what: &str,
     call: Call,
-    answer: &Result<conn::Response, ExchangeError>,
+    answer: &Result<conn::Reply, ExchangeError>,
     inbox: &[u8],
 ) -> Result<(), Fatal> {
     let outcome = match answer {

@@ -4,7 +4,7 @@
 use std::io::{self, Read};
 
 use crate::context::{Config, Context, NEXT_HEADERS};
-use crate::proto::response::{Kind, Progress, Reader};
+use crate::proto::message::{Kind, Progress, Reader};
 use crate::proto::{MAX_BODY, WireError};
 
 /// Hands out `data` in pieces whose sizes come from `sizes` (cycled), like a socket would.

@@ -97,11 +97,10 @@ mod stream;
 // The rest of the lifecycle: several invocations at once, shutdown, SnapStart, extensions.
 #[cfg(feature = "extension")]
 pub mod extension;
-mod extension_client;
+#[cfg(not(feature = "extension"))]
+mod extension; // its client alone: the graceful-shutdown hook registers through it
 mod shutdown;
 pub mod snapstart;
-#[cfg(feature = "extension")]
-mod telemetry;
 mod worker;
 // The entry points, a bootstrap's whole `main`: on top of all of the above.
 mod run;

@@ -233,7 +233,7 @@ impl Runtime {
     fn next_invocation(
         &mut self,
         waiting: Option<&mut dyn FnMut()>,
-    ) -> Result<Option<conn::Response>, Fatal> {
+    ) -> Result<Option<conn::Reply>, Fatal> {
         request::next(&mut self.head, self.conn.endpoint());
         let sent = self.conn.send(&self.head, &[]);
         if let Some(waiting) = waiting {
@@ -318,7 +318,7 @@ impl Runtime {
 /// per-invocation state set: the log lines' request id and, if owned, the trace variable.
 fn begin_invocation<'a>(
     inbox: &'a [u8],
-    next: &conn::Response,
+    next: &conn::Reply,
     config: &'a mut Option<Config>,
     env: &Option<sys::TraceEnv>,
 ) -> Option<Context<'a>> {

@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::extension_client::Client;
+use crate::extension::client::Client;
 use crate::fatal::{self, Fatal};
 use crate::{log, sys};
 

@@ -85,9 +85,11 @@ form!(concurrent_init, concurrent init = super::setup, handler = super::shared_w
 form!(concurrent_json, concurrent json super::typed);
 form!(concurrent_json_init, concurrent json init = super::setup, handler = super::typed_shared);
 
-/// Every form, by name: its `main`, the event it gets, the answer it must give, and whether
-/// that answer is streamed.
-fn forms() -> Vec<(&'static str, fn(), &'static str, &'static str, bool)> {
+/// A form, by name: its `main`, the event it gets, the answer it must give, and whether that
+/// answer is streamed.
+type Form = (&'static str, fn(), &'static str, &'static str, bool);
+
+fn forms() -> Vec<Form> {
     let (raw, typed) = ("abc", r#"{"name":"zoe"}"#);
     vec![
         ("plain", plain::entry(), raw, "abc", false),

@@ -65,8 +65,8 @@ pub(crate) fn resolve(
     if let Some(credentials) = from_env(env)? {
         return Ok(credentials);
     }
-    if let Some(credentials) = profile::credentials(env)? {
-        return Ok(credentials);
+    if let Some(keys) = profile::keys(env)? {
+        return Ok(Credentials::new(keys.id, keys.secret, keys.token));
     }
     if let Some(credentials) = from_container(env, timeout)? {
         return Ok(credentials);

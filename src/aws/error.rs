@@ -28,6 +28,7 @@ impl AwsError {
             || is_transient(&code)
             || matches!(status, 500 | 502 | 503 | 504)
             || status == 429;
+        converts_typed();
         AwsError {
             service,
             code,
@@ -40,6 +41,7 @@ impl AwsError {
 
     /// An error on this side: configuration, credentials, an unreadable answer.
     pub(crate) fn client(code: &str, message: impl Into<String>) -> AwsError {
+        converts_typed();
         AwsError {
             service: "",
             code: code.to_owned(),
@@ -58,6 +60,7 @@ impl AwsError {
         timed_out: bool,
         retryable: bool,
     ) -> AwsError {
+        converts_typed();
         AwsError {
             service,
             code: if timed_out {
@@ -113,6 +116,13 @@ impl AwsError {
     /// The error as a function error whose type is the code.
     pub(crate) fn to_function_error(&self) -> crate::Error {
         crate::Error::new(self.code.clone(), self.to_string())
+    }
+
+    /// `crate::Error`'s conversion of an `AwsError` met behind `dyn Error`.
+    fn typed(error: &(dyn std::error::Error + 'static)) -> Option<crate::Error> {
+        error
+            .downcast_ref::<AwsError>()
+            .map(AwsError::to_function_error)
     }
 
     pub(crate) fn is_clock_skew(&self) -> bool {
@@ -182,3 +192,9 @@ impl fmt::Display for AwsError {
 }
 
 impl std::error::Error for AwsError {}
+
+/// Before the first `AwsError` exists, `?` into a [`crate::Error`] is told how to keep its code
+/// as the type (the error module, below this one, names no AWS type).
+fn converts_typed() {
+    crate::error::TYPED.get_or_init(|| AwsError::typed);
+}

@@ -4,14 +4,18 @@
 
 use std::path::PathBuf;
 
-use super::credentials::Credentials;
 use super::error::AwsError;
+
+/// A profile's static keys: access key id, secret access key, session token.
+pub(crate) struct Keys {
+    pub(crate) id: String,
+    pub(crate) secret: String,
+    pub(crate) token: Option<String>,
+}
 
 /// The keys of the active profile in the shared credentials file (or, failing that, the
 /// config file), if it has static keys.
-pub(crate) fn credentials(
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<Credentials>, AwsError> {
+pub(crate) fn keys(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Keys>, AwsError> {
     let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".into());
     let from = |file: Option<PathBuf>, section: &str| {
         file.and_then(|f| std::fs::read_to_string(f).ok())
@@ -33,7 +37,8 @@ pub(crate) fn credentials(
         let get = |key: &str| keys.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         match (get("aws_access_key_id"), get("aws_secret_access_key")) {
             (Some(id), Some(secret)) => {
-                return Ok(Some(Credentials::new(id, secret, get("aws_session_token"))));
+                let token = get("aws_session_token");
+                return Ok(Some(Keys { id, secret, token }));
             }
             (Some(_), None) | (None, Some(_)) => {
                 return Err(AwsError::client(
@@ -158,24 +163,21 @@ mod tests {
                 _ => None,
             }
         };
-        let default = credentials(&vars(None)).unwrap().unwrap();
-        assert_eq!(
-            (default.access_key_id.as_str(), default.session_token),
-            ("AKDEFAULT", None)
-        );
+        let default = keys(&vars(None)).unwrap().unwrap();
+        assert_eq!((default.id.as_str(), default.token), ("AKDEFAULT", None));
         assert_eq!(region(&vars(None)).as_deref(), Some("eu-west-1"));
-        let dev = credentials(&vars(Some("dev"))).unwrap().unwrap();
+        let dev = keys(&vars(Some("dev"))).unwrap().unwrap();
         assert_eq!(
-            (dev.access_key_id.as_str(), dev.session_token.as_deref()),
+            (dev.id.as_str(), dev.token.as_deref()),
             ("AKDEV", Some("t2"))
         );
         assert_eq!(region(&vars(Some("dev"))).as_deref(), Some("ap-south-1"));
         assert_eq!(
-            credentials(&vars(Some("half"))).unwrap_err().code(),
+            keys(&vars(Some("half"))).err().expect("an error").code(),
             "CredentialsInvalid"
         );
         assert_eq!(
-            credentials(&vars(Some("nobody"))).unwrap_err().code(),
+            keys(&vars(Some("nobody"))).err().expect("an error").code(),
             "CredentialsInvalid"
         );
         std::fs::remove_dir_all(&dir).unwrap();

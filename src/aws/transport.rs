@@ -1,6 +1,6 @@
 //! HTTP/1.1 to AWS endpoints: plain TCP or rustls over it, one request at a time on a
 //! keep-alive connection, responses read by the runtime's own message reader
-//! (`proto::response`, the code every bootstrap already has). Every connect, write and read is
+//! (`proto::message`, the code every bootstrap already has). Every connect, write and read is
 //! bounded by the call's deadline.
 
 use std::io::{self, Read, Write};
@@ -8,7 +8,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::proto::response::{Framing, Kind, Progress, Reader};
+use crate::proto::message::{Framing, Kind, Progress, Reader};
 
 /// Where requests go: scheme, host and port of an endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -330,7 +330,7 @@ impl Connection {
 
     fn started(
         &self,
-        head: &crate::proto::response::Head,
+        head: &crate::proto::message::Head,
         at: usize,
         end: usize,
         left: u64,

@@ -1,13 +1,13 @@
 //! The Runtime API's HTTP/1.1 as pure values and functions: what is sent (`request`), how what
-//! arrives is read (`response`), and what a status means (`policy`).
+//! arrives is read (`message`: responses, and requests for the telemetry listener), and what a status means (`policy`).
 //!
 //! In scope: bytes in, bytes out, caps, verdicts. Out of scope: sockets, buffers' growth and
 //! retries (`conn.rs`), and what the runtime does next (`runtime.rs`). Nothing here performs
 //! I/O or is generic, so it exists once in a binary and every tricky input is a table test.
 
+pub(crate) mod message;
 pub(crate) mod policy;
 pub(crate) mod request;
-pub(crate) mod response;
 
 /// Largest head accepted (status or request line + headers). The Runtime API's heads are well
 /// under 8 KiB even with a full `Lambda-Runtime-Client-Context`; 64 KiB is headroom.

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::timers::{EXTERNAL_SHUTDOWN_GRACE, INIT_LIMIT, Shutdown};
-use super::{Config, Controller, Inbox, ms};
+use super::{Config, Controller, ExtensionEvents, Inbox, ms};
 use crate::local::{self, Msg, Request, Route};
 
 pub(super) struct Process {
@@ -192,10 +192,8 @@ impl Controller {
             .unwrap_or_else(|e| e.into_inner())
             .registered
             .clear();
-        self.extension_events.clear();
-        self.extension_waiting.clear();
+        self.extensions = ExtensionEvents::default();
         self.pipes.clear();
-        self.extensions_busy.clear();
         self.telemetry.reset();
         self.telemetry.init_started();
         self.telemetry.record("platform.initStart", || {

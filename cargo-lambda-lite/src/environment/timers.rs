@@ -1,9 +1,12 @@
 //! The environment's clock, as decisions without a process: which of Lambda's time limits has
 //! run out (the 10 s init, the function timeout of an invocation, of one the runtime never asked
-//! for, of extensions that hold an answered invocation), and how a shutdown goes. The
-//! controller acts on the answer; the rules are unit tests here.
+//! for, of extensions that hold an answered invocation), and how a shutdown goes, as decisions
+//! without a process (the unit tests here); then the controller's [`Controller::check`], which
+//! acts on them between messages.
 
 use std::time::{Duration, Instant};
+
+use super::{Cause, Controller, FunctionError, Outcome, exit_error, ms};
 
 /// How long Lambda waits for an on-demand init before giving up.
 pub const INIT_LIMIT: Duration = Duration::from_secs(10);
@@ -84,6 +87,117 @@ impl Shutdown {
                 (true, false) => SHUTDOWN_GRACE,
                 (true, true) => EXTERNAL_SHUTDOWN_GRACE,
             },
+        }
+    }
+}
+
+impl Controller {
+    /// Between messages: has the process exited, did its init or an invocation time out?
+    pub(super) fn check(&mut self) {
+        let Some(p) = &mut self.process else {
+            return;
+        };
+        if let Ok(Some(status)) = p.child.try_wait() {
+            let why = status.to_string();
+            let ready = p.ready();
+            // Its extensions go with it.
+            if let Some(p) = self.process.take() {
+                self.reset(p, "failure");
+            }
+            if !ready {
+                if let Some(i) = self.queue.pop_front() {
+                    let error = FunctionError::platform(
+                        Cause::Init,
+                        "Runtime.ExitError",
+                        &format!("Runtime exited with error: {why} (during init)"),
+                    );
+                    self.finish_unsent(i, error, Vec::new());
+                }
+                return;
+            }
+            if self.in_flight.is_empty() {
+                self.exited_after_answering(&why);
+            }
+            let note = "the runtime exited; the next event starts with a fresh init";
+            while let Some(f) = self.in_flight.first() {
+                let error = exit_error(&f.id, &why);
+                self.complete(0, Outcome::Error(error), Instant::now(), Some(note));
+            }
+            self.end_with_environment();
+            return;
+        }
+        let now = Instant::now();
+        let timeout = self.config.timeout;
+        // A runtime that answered but never asked for its next event: the invocation waiting
+        // for it times out, and the environment is reset.
+        let stuck = p.ready() && p.idle.is_empty() && self.in_flight.is_empty();
+        let ending: Vec<Instant> = (self.ending.iter())
+            .map(|e| e.f.as_ref().map_or(now, |f| f.sent))
+            .collect();
+        let in_flight: Vec<Instant> = self.in_flight.iter().map(|f| f.sent).collect();
+        let clock = Clock {
+            now,
+            timeout,
+            init_started: (!p.ready()).then_some(p.started),
+            stuck_since: self.queue.front().filter(|_| stuck).map(|q| q.at),
+            ending: &ending,
+            in_flight: &in_flight,
+        };
+        match clock.overdue() {
+            None => {}
+            Some(Overdue::Init) => {
+                p.kill();
+                self.process = None;
+                if let Some(i) = self.queue.pop_front() {
+                    let error = FunctionError::platform(
+                        Cause::Init,
+                        "Sandbox.Timedout",
+                        &format!(
+                            "init did not reach GET /next within {} s",
+                            INIT_LIMIT.as_secs()
+                        ),
+                    );
+                    let line = format!(
+                        "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: timeout",
+                        ms(INIT_LIMIT)
+                    );
+                    self.finish_unsent(i, error, vec![line]);
+                }
+            }
+            Some(Overdue::Stuck) => {
+                p.kill();
+                self.process = None;
+                if let Some(q) = self.queue.pop_front() {
+                    let message = format!(
+                        "Task timed out after {:.2} seconds: the runtime never asked for this event",
+                        timeout.as_secs_f64()
+                    );
+                    let error =
+                        FunctionError::platform(Cause::Timeout, "Sandbox.Timedout", &message);
+                    self.finish_unsent(q, error, vec![message]);
+                }
+            }
+            // An extension that takes the rest of the function timeout after the answer.
+            Some(Overdue::Extensions(i)) => {
+                let mut ending = self.ending.remove(i);
+                let (id, sent) = ending
+                    .f
+                    .as_ref()
+                    .map(|f| (f.id.clone(), f.sent))
+                    .unwrap_or_else(|| (String::new(), now));
+                ending.timed_out(&id, timeout);
+                self.finish(ending, sent + timeout);
+            }
+            Some(Overdue::Invocation(i)) => {
+                let until = self.in_flight[i].sent + timeout;
+                let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
+                self.complete(
+                    i,
+                    Outcome::Error(FunctionError::platform(Cause::Timeout, "Sandbox.Timedout", &message)),
+                    until,
+                    Some("the function was stopped at its timeout; the next event starts with a fresh init"),
+                );
+            }
         }
     }
 }

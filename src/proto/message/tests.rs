@@ -582,7 +582,7 @@ fn mutations_of_valid_messages_have_the_outcome_their_change_decides() {
         .filter(|c| c.2.is_ok() && !c.0.starts_with("1xx") && !c.0.starts_with("until close"))
         .filter(|c| !c.0.starts_with("204"))
         .collect();
-    let mut rng = Seeded::new(0x5eed_0f_c0ffee);
+    let mut rng = Seeded::new(0x5eed_0fc0_ffee);
     let mut errors = 0;
     for _ in 0..20_000 {
         let case = valid[rng.below(valid.len() as u64) as usize];

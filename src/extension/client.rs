@@ -1,10 +1,10 @@
 //! The Extensions API's client: registration, events and error reports over a connection of
-//! the extension's own. The public extension API (`extension.rs`, feature `extension`) and the
+//! the extension's own. The public extension API (`extension/mod.rs`, feature `extension`) and the
 //! graceful-shutdown helper (`shutdown.rs`, always there) are both built on it.
 
 use crate::conn::Connection;
 #[cfg(feature = "extension")]
-use crate::conn::Response;
+use crate::conn::Reply;
 use crate::endpoint::Endpoint;
 #[cfg(feature = "extension")]
 use crate::error::ReportTo;
@@ -131,8 +131,8 @@ impl Client {
             self.conn.inbox(),
         )?;
         match answer {
-            Ok(Response { body: Ok(body), .. }) => Ok(body),
-            Ok(Response { body: Err(e), .. }) => Err(Fatal::new(&[
+            Ok(Reply { body: Ok(body), .. }) => Ok(body),
+            Ok(Reply { body: Err(e), .. }) => Err(Fatal::new(&[
                 "GET /extension/event/next: the event could not be read: ",
                 e.as_str(),
             ])),

@@ -24,17 +24,28 @@
 //! lambda_lite::extension_main!(on_event);
 //! ```
 //!
-pub use crate::telemetry::{
+//! In this folder: the Extensions API's client (`client.rs`, which the graceful-shutdown hook
+//! also uses, so it is built without the feature), this public API, and the Telemetry API
+//! (`telemetry.rs`).
+
+pub(crate) mod client;
+#[cfg(feature = "extension")]
+mod telemetry;
+
+#[cfg(feature = "extension")]
+pub use public::*;
+#[cfg(feature = "extension")]
+pub use telemetry::{
     Report, ReportMetrics, Telemetry, TelemetryRecord, TelemetrySubscription, TelemetryType,
 };
-pub use public::*;
 
 /// The public extension API.
+#[cfg(feature = "extension")]
 mod public {
     use serde_json::Value;
 
+    use super::client::Client;
     use crate::error::{Error, Result};
-    use crate::extension_client::Client;
     use crate::fatal::{self, Fatal};
     use crate::proto::request::ExtensionFailure;
 

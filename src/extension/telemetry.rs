@@ -4,7 +4,7 @@
 //! lines) to the user.
 //!
 //! The listener reads requests with the same reader and caps as the runtime reads responses
-//! (`proto::response`: `Content-Length` or chunked bodies, 8 MiB at most); a batch it cannot
+//! (`proto::message`: `Content-Length` or chunked bodies, 8 MiB at most); a batch it cannot
 //! read or parse is answered 400 (413 when too large) and dropped, never a crash.
 
 use std::io::Write;
@@ -12,13 +12,13 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 
 use serde_json::Value;
 
+use super::Extension;
 use crate::conn::{ExchangeError, ReadError, read_message};
-use crate::extension::Extension;
 use crate::fatal::{self, Fatal, judge};
 use crate::proto::WireError;
+use crate::proto::message::{Kind, Reader};
 use crate::proto::policy::Call;
 use crate::proto::request;
-use crate::proto::response::{Kind, Reader};
 
 /// A telemetry stream to subscribe to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
