@@ -98,7 +98,11 @@ mod stream;
 #[cfg(feature = "extension")]
 pub mod extension;
 #[cfg(not(feature = "extension"))]
-mod extension; // its client alone: the graceful-shutdown hook registers through it
+mod extension {
+    //! Without the feature: the Extensions API's client alone, through which the
+    //! graceful-shutdown hook registers.
+    pub(crate) mod client;
+}
 mod shutdown;
 pub mod snapstart;
 mod worker;
