@@ -12,7 +12,6 @@
 
 mod bench;
 mod build;
-#[cfg(feature = "deploy")]
 mod deploy;
 mod environment;
 mod identity;
@@ -22,11 +21,10 @@ mod new;
 mod pack;
 mod settings;
 mod telemetry;
+mod template;
 #[cfg(feature = "watch")]
 mod watch;
 
-#[cfg(feature = "deploy")]
-use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,10 +66,10 @@ enum Cmd {
     Watch(watch::Args),
     /// Build, then create or update the function on AWS (provided.al2023) with the AWS SDK;
     /// unchanged code is not uploaded and an unchanged deploy changes nothing.
-    Deploy(DeployArgs),
+    Deploy(deploy::Args),
     /// Build, then write a SAM template (template.yaml) with every function of the package, each
     /// one's code its zip alone; an existing template is replaced only with --force.
-    Template(TemplateArgs),
+    Template(template::Args),
     /// Create a function crate that builds and invokes as it stands.
     New {
         /// The crate's name (and folder).
@@ -211,84 +209,6 @@ struct Target {
     /// Cargo features to enable.
     #[arg(long)]
     features: Option<String>,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum UrlMode {
-    Buffered,
-    ResponseStream,
-}
-
-#[derive(Args)]
-struct DeployArgs {
-    /// The function's name on AWS (default: the binary's name).
-    name: Option<String>,
-    #[command(flatten)]
-    target: Target,
-    /// The execution role's ARN (default: lambda-lite-<name>, created with the basic
-    /// execution policy when missing, reused after).
-    #[arg(long)]
-    role: Option<String>,
-    /// Memory in MB (default: as deployed; 128 for a new function).
-    #[arg(long, value_parser = settings::memory_mb)]
-    memory: Option<u32>,
-    /// Timeout in whole seconds (default: as deployed; 3 for a new function).
-    #[arg(long, value_parser = settings::timeout_seconds)]
-    timeout: Option<u32>,
-    /// An environment variable, KEY=VALUE (repeatable; set over the deployed ones, which stay;
-    /// values are never printed).
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = settings::key_value)]
-    env: Vec<String>,
-    /// Environment variables from a file of KEY=VALUE lines.
-    #[arg(long)]
-    env_file: Option<PathBuf>,
-    /// A tag, KEY=VALUE (repeatable).
-    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = settings::key_value)]
-    tags: Vec<String>,
-    /// The function's description.
-    #[arg(long)]
-    description: Option<String>,
-    /// Publish a version (only when something changed: an unchanged deploy reuses the latest).
-    #[arg(long)]
-    publish: bool,
-    /// Point this alias at the published version (implies --publish).
-    #[arg(long)]
-    alias: Option<String>,
-    /// A Function URL (auth AWS_IAM unless --public).
-    #[arg(long)]
-    url: bool,
-    /// Make the Function URL public (auth NONE, with the permissions Lambda requires).
-    #[arg(long, requires = "url")]
-    public: bool,
-    /// The Function URL's invoke mode.
-    #[arg(long, value_enum, requires = "url")]
-    url_invoke_mode: Option<UrlMode>,
-    /// Publish the build's layer.zip as a version of the layer NAME instead of a function (the
-    /// script runtime, say).
-    #[arg(long, value_name = "NAME")]
-    layer: Option<String>,
-    /// Build an external extension and publish it as a layer version named after it.
-    #[arg(long)]
-    extension: bool,
-    /// Upload the zip through this S3 bucket (needed above Lambda's 50 MB direct limit).
-    #[arg(long)]
-    s3_bucket: Option<String>,
-    /// Print the plan (create / update code / update configuration / nothing) and change
-    /// nothing.
-    #[arg(long)]
-    dry_run: bool,
-}
-
-#[derive(Args)]
-struct TemplateArgs {
-    #[command(flatten)]
-    target: Target,
-    /// Where to write it (default: template.yaml beside Cargo.toml).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Replace the file if it exists (without it, an existing template is left as it is).
-    #[arg(long)]
-    force: bool,
 }
 
 #[derive(Args)]
@@ -618,190 +538,6 @@ fn manifest_of(manifest_path: Option<&std::path::Path>) -> Result<PathBuf, Strin
     }
 }
 
-#[cfg(not(feature = "deploy"))]
-fn deploy(_: DeployArgs) -> Result<ExitCode, String> {
-    Err("this cargo-lambda-lite was installed without its deploy feature: reinstall it with the default features (cargo install … cargo-lambda-lite)".into())
-}
-
-#[cfg(feature = "deploy")]
-fn deploy(args: DeployArgs) -> Result<ExitCode, String> {
-    let layer = args.layer.is_some();
-    let (artifact, manifest, arch) = build_one(&args.target, layer, args.extension)?;
-    let zip_named = |name: &str| {
-        artifact
-            .zips
-            .iter()
-            .find(|z| z.file_name().is_some_and(|f| f == name))
-            .cloned()
-    };
-    if let Some(layer_name) = &args.layer {
-        return deploy::publish_layer(&deploy::LayerPlan {
-            name: layer_name.clone(),
-            zip: zip_named("layer.zip").ok_or("the build made no layer.zip")?,
-            arch,
-            description: args.description.clone().unwrap_or_default(),
-            dry_run: args.dry_run,
-        })
-        .map(|()| ExitCode::SUCCESS);
-    }
-    if args.extension {
-        return deploy::publish_layer(&deploy::LayerPlan {
-            name: artifact.name.clone(),
-            zip: artifact
-                .zips
-                .first()
-                .cloned()
-                .ok_or("the build made no zip")?,
-            arch,
-            description: args.description.clone().unwrap_or_default(),
-            dry_run: args.dry_run,
-        })
-        .map(|()| ExitCode::SUCCESS);
-    }
-    // Cargo.toml's [package.metadata.lambda-lite.deploy], under the flags.
-    let meta = settings::metadata(&manifest)?;
-    let text = |key: &str| meta[key].as_str().map(str::to_owned);
-    let settings = settings::Settings::merge(
-        &meta,
-        &settings::Flags {
-            env: &args.env,
-            env_file: args.env_file.as_deref(),
-            timeout: args.timeout,
-            memory: args.memory,
-            tags: &args.tags,
-        },
-    )?;
-    let env: BTreeMap<String, String> = settings.env.into_iter().collect();
-    let tags: BTreeMap<String, String> = settings.tags.into_iter().collect();
-    let url_meta = &meta["url"];
-    let url = if args.url || url_meta.is_object() {
-        let public = args.public || url_meta["public"].as_bool() == Some(true);
-        let streaming = match args.url_invoke_mode {
-            Some(UrlMode::ResponseStream) => true,
-            Some(UrlMode::Buffered) => false,
-            None => url_meta["invoke_mode"].as_str() == Some("RESPONSE_STREAM"),
-        };
-        Some(deploy::Url { public, streaming })
-    } else {
-        None
-    };
-    // Given by neither flag nor metadata: left as deployed (Lambda's default on create). Both
-    // are within their ranges, so they fit the SDK's i32.
-    let (memory, timeout) = (
-        settings.memory.and_then(|m| i32::try_from(m).ok()),
-        settings.timeout.and_then(|t| i32::try_from(t).ok()),
-    );
-    let plan = deploy::Plan {
-        name: args
-            .name
-            .clone()
-            .or(text("name"))
-            .unwrap_or_else(|| artifact.name.clone()),
-        zip: zip_named("bootstrap.zip").ok_or("the build made no bootstrap.zip")?,
-        arch,
-        role: args.role.clone().or(text("role")),
-        memory,
-        timeout,
-        env,
-        tags,
-        description: args.description.clone().or(text("description")),
-        publish: args.publish || meta["publish"].as_bool() == Some(true),
-        alias: args.alias.clone().or(text("alias")),
-        url,
-        s3_bucket: args.s3_bucket.clone().or(text("s3_bucket")),
-        dry_run: args.dry_run,
-    };
-    deploy::deploy(&plan).map(|()| ExitCode::SUCCESS)
-}
-
-fn template(args: TemplateArgs) -> Result<ExitCode, String> {
-    let manifest = manifest_of(args.target.manifest_path.as_deref())?;
-    let dir = manifest
-        .parent()
-        .unwrap_or(std::path::Path::new("."))
-        .to_path_buf();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| dir.join("template.yaml"));
-    // Said before the build: an edited template is never replaced silently.
-    if out.exists() && !args.force {
-        return Err(format!(
-            "{} exists (edited by hand, perhaps): nothing was written; --force replaces it, --out FILE writes elsewhere",
-            out.display()
-        ));
-    }
-    // The same settings deploy reads, for every function of the package.
-    let meta = settings::metadata(&manifest)?;
-    let settings = settings::Settings::merge(&meta, &settings::Flags::default())?;
-    let (memory, timeout) = (
-        settings.memory_or_default(),
-        settings.timeout_or_default().as_secs(),
-    );
-    let env = settings.env;
-    let (artifacts, _, arch) = build_target(&args.target, false, false, false)?;
-    let quoted = |s: &str| serde_json::Value::from(s).to_string(); // a JSON string is YAML too
-    let mut text = format!(
-        "AWSTemplateFormatVersion: '2010-09-09'\n\
-         Transform: AWS::Serverless-2016-10-31\n\
-         Description: {}\n\
-         Resources:\n",
-        quoted(&format!(
-            "{}, lambda-lite functions (built by cargo lambda-lite)",
-            artifacts
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    );
-    let mut uris = Vec::new();
-    for artifact in &artifacts {
-        let zip = artifact.zips.first().ok_or("the build made no zip")?;
-        let code_uri = zip.strip_prefix(&dir).unwrap_or(zip).display().to_string();
-        text.push_str(&format!(
-            "  {logical}Function:\n\
-             \x20   Type: AWS::Serverless::Function\n\
-             \x20   Properties:\n\
-             \x20     CodeUri: {uri}\n\
-             \x20     Runtime: provided.al2023\n\
-             \x20     Handler: bootstrap\n\
-             \x20     Architectures: [{arch}]\n\
-             \x20     MemorySize: {memory}\n\
-             \x20     Timeout: {timeout}\n",
-            logical = logical_id(&artifact.name),
-            uri = quoted(&code_uri),
-            arch = arch.name(),
-        ));
-        if let Some(description) = meta["description"].as_str() {
-            text.push_str(&format!("      Description: {}\n", quoted(description)));
-        }
-        if !env.is_empty() {
-            text.push_str("      Environment:\n        Variables:\n");
-            for (k, v) in &env {
-                text.push_str(&format!("          {k}: {}\n", quoted(v)));
-            }
-        }
-        uris.push(code_uri);
-    }
-    std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
-    println!("wrote {} (CodeUri: {})", out.display(), uris.join(", "));
-    Ok(ExitCode::SUCCESS)
-}
-
-/// A CloudFormation logical id from a function's name: `my-fn` → `MyFn`.
-fn logical_id(name: &str) -> String {
-    name.split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 fn report(repo: Option<PathBuf>) -> Result<ExitCode, String> {
     let start = repo.unwrap_or_else(|| std::env::current_dir().unwrap_or_default());
     let root = start
@@ -878,8 +614,8 @@ fn main() -> ExitCode {
             })
         }
         Cmd::Report { repo } => report(repo),
-        Cmd::Deploy(args) => deploy(args),
-        Cmd::Template(args) => template(args),
+        Cmd::Deploy(args) => deploy::run(args),
+        Cmd::Template(args) => template::run(args),
         #[cfg(feature = "watch")]
         Cmd::Watch(args) => watch::watch(args),
         Cmd::Bench { args } => bench::bench(&args),
