@@ -8,7 +8,9 @@ one interleaved run:
 - the time from saving a one-line change to the first answer of the new build (a client
   invoking all the time; three edits per tool, alternating);
 - each tool's own resident memory (VmRSS, then VmHWM, of the tool's process alone: not cargo's,
-  not the function's) after the run.
+  not the function's) after the run, after a burst of 200 invocations 10 at once, and once
+  idle (lambda-lite with `--idle-timeout 5`: when it has retired the burst's environments;
+  cargo-lambda, which retires none, after the same wait).
 
 Writes size-report/WATCH.md. Usage: python3 size-report/watch_bench.py [INVOKES]
 (default 2000 per tool). Installs cargo-lambda into target/cargo-lambda when missing and
@@ -16,6 +18,7 @@ builds cargo-lambda-lite (release, watch only).
 """
 import http.client
 import json
+from concurrent.futures import ThreadPoolExecutor
 import os
 import shutil
 import signal
@@ -164,8 +167,8 @@ def main():
     ours_exe, theirs_exe = our_tool(), cargo_lambda()
     version = subprocess.run([theirs_exe, "lambda", "--version"], capture_output=True,
                              text=True).stdout.strip()
-    ours = Server("lambda-lite", [ours_exe, "watch", "--port", "9461"], function_copy("ours"),
-                  9461, "cargo-lambda-lite")
+    ours = Server("lambda-lite", [ours_exe, "watch", "--port", "9461", "--idle-timeout", "5"],
+                  function_copy("ours"), 9461, "cargo-lambda-lite")
     step("lambda-lite watch: first build…")
     ours.wait_ready()
     theirs = Server("cargo-lambda", [theirs_exe, "lambda", "watch", "--invoke-port", "9462"],
@@ -191,6 +194,28 @@ def main():
             lost[s.label] += missing
             time.sleep(1)
     memory = {s.label: s.memory_kib() for s in (ours, theirs)}
+    step("a burst of 200 invocations, 10 at once, then idle…")
+    burst, idle = {}, {}
+    log = os.path.join(WORK, f"{ours.label}.log")
+    retired_before = open(log).read().count("retired")
+    for s in (ours, theirs):
+        def one(_, port=s.port):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            c.request("POST", "/2015-03-31/functions/fixture/invocations", b'"ping"')
+            r = c.getresponse()
+            r.read()
+            c.close()
+            return r.status
+        with ThreadPoolExecutor(10) as pool:
+            statuses = list(pool.map(one, range(200)))
+        burst[s.label] = (statuses.count(200), s.memory_kib()[0])
+    t0 = time.monotonic()
+    while open(log).read().count("retired") == retired_before and time.monotonic() - t0 < 120:
+        time.sleep(0.5)
+    time.sleep(1)  # every environment of the burst is retired by the same sweep or the next
+    waited = time.monotonic() - t0
+    for s in (ours, theirs):
+        idle[s.label] = s.memory_kib()[0]
     ours.stop()
     theirs.stop()
 
@@ -198,9 +223,11 @@ def main():
         t = sorted(times[label][50:])
         p90 = t[int(len(t) * 0.9)]
         rss, hwm = memory[label]
+        answered, after_burst = burst[label]
         return (f"| {name} | {statistics.median(t):.0f} | {p90:.0f} | "
                 f"{statistics.median(reloads[label]):.2f} ({', '.join(f'{r:.2f}' for r in reloads[label])}) | "
-                f"{lost[label]} | {rss / 1024:.1f} / {hwm / 1024:.1f} |")
+                f"{lost[label]} | {rss / 1024:.1f} / {hwm / 1024:.1f} | "
+                f"{after_burst / 1024:.1f} ({answered} of 200 answered) | {idle[label] / 1024:.1f} |")
 
     m_ours = statistics.median(sorted(times[ours.label][50:]))
     m_theirs = statistics.median(sorted(times[theirs.label][50:]))
@@ -215,8 +242,8 @@ through the Invoke API on one keep-alive connection, in blocks of 100 alternatin
 invoking all the time on fresh connections (an invocation without an answer in 3 s counts as
 unanswered, and the client goes on).
 
-| tool | warm round trip median µs | p90 µs | save → first answer of the new build, s: median (each) | invocations unanswered during the 3 reloads | tool's own RSS now / peak, MiB |
-|---|---|---|---|---|---|
+| tool | warm round trip median µs | p90 µs | save → first answer of the new build, s: median (each) | invocations unanswered during the 3 reloads | tool's own RSS now / peak, MiB | RSS after a burst of 200, 10 at once, MiB | RSS idle {waited:.0f} s later, MiB |
+|---|---|---|---|---|---|---|---|
 {row(ours.label, "cargo lambda-lite watch (release, --features watch)")}
 {row(theirs.label, f"cargo lambda watch ({version}, PyPI wheel)")}
 
@@ -224,6 +251,9 @@ Warm round trip, lambda-lite / cargo-lambda: {m_ours / m_theirs:.2f}. The save �
 mostly cargo's incremental rebuild of the function, the same for both; what differs is what
 each tool does around it (lambda-lite: a debounce of 150 ms at most 1 s, the build, the old
 environment shut down; cargo-lambda: its file watcher, the build, the function restarted).
+lambda-lite ran with `--idle-timeout 5`, so the burst's environments were retired once idle
+(the default is 300 s, as Lambda keeps an idle environment for minutes); cargo-lambda retires
+none.
 """
     open(os.path.join(ROOT, "size-report", "WATCH.md"), "w").write(out)
     print(out)

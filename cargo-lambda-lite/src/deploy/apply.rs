@@ -1,5 +1,6 @@
-//! The deploy plan carried out: from a build to a live function with the AWS SDK for Rust (credentials, region,
-//! profiles, retries and `AWS_ENDPOINT_URL` as the SDK resolves them). Unchanged code is never
+//! The deploy plan carried out: from a build to a live function with the AWS SDK for Rust
+//! (credentials, region, profiles, retries and `AWS_ENDPOINT_URL` as the SDK resolves them).
+//! Unchanged code is never
 //! uploaded: the zip's SHA-256 is compared with the function's `CodeSha256`, and unchanged
 //! configuration is not sent either, so a second deploy of the same source changes nothing.
 
