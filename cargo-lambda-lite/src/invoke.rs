@@ -106,7 +106,7 @@ fn printer(tally: Arc<Mutex<Tally>>, arm64: bool) -> Box<dyn FnMut(Progress) + S
 pub fn run(spec: Spec) -> Result<ExitCode, String> {
     let arm64 = spec.function.wrapper.is_some();
     let config = Arc::new(spec.function);
-    let environment = Environment::start(config, Box::new(|| {}))
+    let environment = Environment::start(config, Box::new(|_| {}))
         .map_err(|e| format!("cannot start the local Runtime API: {e}"))?;
     let default = [b"{}".to_vec()];
     let events = if spec.events.is_empty() {

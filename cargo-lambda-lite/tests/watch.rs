@@ -587,6 +587,23 @@ fn classic_functions_scale_out_to_their_limit_and_managed_instances_share_one_pr
     assert_eq!(started_before_first_end(&w), 4, "{}", w.text());
     // Warm environments are reused.
     assert_eq!(at_once(&w, 2, "sleep:0:y"), ["ok y warm", "ok y warm"]);
+    // Four callers at the limit of four, each calling again on a kept connection the moment it
+    // has its answer (before that invocation's REPORT line): never a throttle.
+    let out = w.py(
+        "import http.client, urllib.parse\nfrom concurrent.futures import ThreadPoolExecutor\n\
+         u = urllib.parse.urlparse(l.meta.endpoint_url)\n\
+         def caller(_):\n    \
+             c = http.client.HTTPConnection(u.hostname, u.port)\n    \
+             def one():\n        \
+                 c.request('POST', '/2015-03-31/functions/fixture/invocations', b'\"sleep:0:z\"')\n        \
+                 r = c.getresponse()\n        \
+                 return (r.status, r.read().decode())\n    \
+             return [one() for _ in range(50)]\n\
+         with ThreadPoolExecutor(4) as pool:\n    \
+             answers = [a for each in pool.map(caller, range(4)) for a in each]\n\
+         print(sum(a == (200, 'z') for a in answers), [a for a in answers if a[0] != 200][:1])",
+    );
+    assert_eq!(out, "200 []", "{}", w.text());
     drop(w);
     // Managed Instances: AWS_LAMBDA_MAX_CONCURRENCY=4 gives one process four invocations at
     // once: one init for all.

@@ -49,6 +49,16 @@ pub struct Invocation {
     pub progress: Box<dyn FnMut(Progress) + Send>,
 }
 
+/// What an environment tells its owner of each invocation's end: its answer, then its end (its
+/// REPORT line; from then on the environment takes another event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The caller is about to get its answer; the environment is still busy with it.
+    Answered,
+    /// The invocation is over.
+    Done,
+}
+
 /// What becomes of an invocation, in order.
 pub enum Progress {
     /// Sent to the function: its `START` line.

@@ -36,7 +36,7 @@ mod lifecycle;
 mod report;
 mod runtime_api;
 mod timers;
-pub use invocation::{Cause, Config, Done, FunctionError, Invocation, Outcome, Progress};
+pub use invocation::{Cause, Config, Done, Ended, FunctionError, Invocation, Outcome, Progress};
 pub use lifecycle::terminate;
 use report::Ending;
 
@@ -59,10 +59,11 @@ pub struct Environment {
 
 impl Environment {
     /// Starts the environment's thread; its process starts with its first invocation.
-    /// `finished` is called after each invocation's [`Done`] was sent.
+    /// `ended` is told of each invocation's answer (before its caller is) and of its end
+    /// (after its [`Done`] was sent).
     pub fn start(
         config: Arc<Config>,
-        finished: Box<dyn Fn() + Send>,
+        ended: Box<dyn Fn(Ended) + Send>,
     ) -> std::io::Result<Environment> {
         let (tx, rx) = channel();
         let api_tx = tx.clone();
@@ -85,7 +86,7 @@ impl Environment {
                 queue: VecDeque::new(),
                 in_flight: Vec::new(),
                 concurrency,
-                finished,
+                ended,
                 shutting_down: false,
                 telemetry: Telemetry::default(),
                 extensions: ExtensionEvents::default(),
@@ -152,7 +153,7 @@ struct Controller {
     queue: VecDeque<Queued>,
     in_flight: Vec<InFlight>,
     concurrency: usize,
-    finished: Box<dyn Fn() + Send>,
+    ended: Box<dyn Fn(Ended) + Send>,
     shutting_down: bool,
     telemetry: Telemetry,
     /// The events of the process's extensions.

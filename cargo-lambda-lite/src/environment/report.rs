@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{Cause, Controller, Done, InFlight, Inbox, Outcome, Progress, exit_error, ms};
+use super::{Cause, Controller, Done, Ended, InFlight, Inbox, Outcome, Progress, exit_error, ms};
 use crate::local;
 
 /// An answered invocation until its REPORT line (which waits for the extensions registered
@@ -77,7 +77,9 @@ impl Controller {
                 _ => {}
             }
         }
-        // The caller has its answer before the REPORT line is made.
+        // The caller has its answer before the REPORT line is made (its owner knows first: the
+        // caller's next request may come at once).
+        (self.ended)(Ended::Answered);
         (f.progress)(Progress::Answered(outcome));
         ending.f = Some(f);
         // As on Lambda, the invocation ends once the extensions registered for INVOKE are
@@ -165,7 +167,7 @@ impl Controller {
             log,
             note: ending.note,
         }));
-        (self.finished)();
+        (self.ended)(Ended::Done);
         if self.process.is_none() {
             self.end_with_environment();
         }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 
 use super::{Cause, Controller, FunctionError, Outcome, Queued, ms};
-use super::{Done, Progress};
+use super::{Done, Ended, Progress};
 use crate::local::{self, Msg, Request, Route};
 
 impl Controller {
@@ -247,13 +247,14 @@ impl Controller {
         } else {
             Vec::new()
         };
+        (self.ended)(Ended::Answered);
         (invocation.progress)(Progress::Answered(Outcome::Error(error)));
         (invocation.progress)(Progress::Done(Done {
             lines,
             log,
             note: Some("the init failed: Lambda retries it with the next event".into()),
         }));
-        (self.finished)();
+        (self.ended)(Ended::Done);
     }
 }
 

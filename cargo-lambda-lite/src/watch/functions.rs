@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use crate::environment::{Config, Environment, Invocation};
+use crate::environment::{Config, Ended, Environment, Invocation};
 
 /// Why an invocation was not taken.
 pub enum Refused {
@@ -41,6 +41,8 @@ struct Slot {
     generation: u64,
     /// Invocations given to it and not done.
     busy: usize,
+    /// Of those, the ones already answered (their environment busy until their REPORT line).
+    answered: usize,
     /// Since when it has had none (when `busy` is 0).
     idle_since: Instant,
     environment: Environment,
@@ -49,7 +51,8 @@ struct Slot {
 /// Where an invocation goes.
 #[derive(Debug, PartialEq, Eq)]
 enum Placement {
-    /// Into the environment at this index, which has room.
+    /// Into the environment at this index, which has room (or is finishing an answered
+    /// invocation and takes this one when its runtime asks).
     Into(usize),
     /// Into a new environment (a cold start).
     New,
@@ -59,17 +62,24 @@ enum Placement {
 
 /// Lambda's placement: the fullest environment of the current generation with room (Managed
 /// Instances pack one process before starting another), else a new one while the function is
-/// under its limit. `slots`: each environment's generation and invocations in progress;
-/// `room`: invocations one environment takes at once.
-fn place(slots: &[(u64, usize)], generation: u64, room: usize, limit: usize) -> Placement {
+/// under its limit. At the limit, an environment whose invocation was already answered takes
+/// the call next (its caller may call again the moment it has its answer, before the REPORT
+/// line: that is no throttle); else it is throttled. `slots`: each environment's generation,
+/// invocations in progress and, of those, answered; `room`: invocations one environment takes
+/// at once.
+fn place(slots: &[(u64, usize, usize)], generation: u64, room: usize, limit: usize) -> Placement {
     let current = || slots.iter().enumerate().filter(|(_, s)| s.0 == generation);
     let fullest_with_room = current()
         .filter(|(_, s)| s.1 < room)
         .max_by_key(|(_, s)| s.1);
-    match fullest_with_room {
-        Some((i, _)) => Placement::Into(i),
-        None if current().count() < limit => Placement::New,
-        None => Placement::Throttled,
+    let finishing = current()
+        .filter(|(_, s)| s.1.saturating_sub(s.2) < room)
+        .max_by_key(|(_, s)| s.2);
+    match (fullest_with_room, finishing) {
+        (Some((i, _)), _) => Placement::Into(i),
+        _ if current().count() < limit => Placement::New,
+        (None, Some((i, _))) => Placement::Into(i),
+        (None, None) => Placement::Throttled,
     }
 }
 
@@ -100,7 +110,9 @@ impl Function {
     pub fn invoke(self: &Arc<Self>, invocation: Invocation) -> Result<(), Refused> {
         let mut st = self.lock();
         let room = st.config.concurrency();
-        let shape: Vec<(u64, usize)> = st.slots.iter().map(|s| (s.generation, s.busy)).collect();
+        let shape: Vec<(u64, usize, usize)> = (st.slots.iter())
+            .map(|s| (s.generation, s.busy, s.answered))
+            .collect();
         match place(&shape, st.generation, room, self.limit) {
             Placement::Into(i) => {
                 let slot = &mut st.slots[i];
@@ -117,9 +129,9 @@ impl Function {
         let function: Weak<Function> = Arc::downgrade(self);
         let environment = Environment::start(
             st.config.clone(),
-            Box::new(move || {
+            Box::new(move |ended| {
                 if let Some(f) = function.upgrade() {
-                    f.finished(id);
+                    f.ended(id, ended);
                 }
             }),
         )
@@ -129,19 +141,25 @@ impl Function {
             id,
             generation,
             busy: 1,
+            answered: 0,
             idle_since: Instant::now(),
             environment,
         });
         Ok(())
     }
 
-    /// An invocation of environment `id` is done (called on its thread).
-    fn finished(&self, id: u64) {
+    /// An invocation of environment `id` was answered, or is done (called on its thread).
+    fn ended(&self, id: u64, ended: Ended) {
         let mut st = self.lock();
         let generation = st.generation;
         if let Some(i) = st.slots.iter().position(|s| s.id == id) {
             let slot = &mut st.slots[i];
+            if ended == Ended::Answered {
+                slot.answered += 1;
+                return;
+            }
             slot.busy = slot.busy.saturating_sub(1);
+            slot.answered = slot.answered.saturating_sub(1);
             slot.idle_since = Instant::now();
             if slot.generation != generation && slot.busy == 0 {
                 st.slots.remove(i).environment.retire();
@@ -309,15 +327,34 @@ mod tests {
             "the first is a cold start"
         );
         assert_eq!(
-            place(&[(0, 1)], 0, 1, 2),
+            place(&[(0, 1, 0)], 0, 1, 2),
             Placement::New,
             "busy: another environment"
         );
-        assert_eq!(place(&[(0, 1), (0, 1)], 0, 1, 2), Placement::Throttled);
         assert_eq!(
-            place(&[(0, 1), (0, 0)], 0, 1, 2),
+            place(&[(0, 1, 0), (0, 1, 0)], 0, 1, 2),
+            Placement::Throttled
+        );
+        assert_eq!(
+            place(&[(0, 1, 0), (0, 0, 0)], 0, 1, 2),
             Placement::Into(1),
             "a warm one is reused"
+        );
+    }
+
+    #[test]
+    fn at_the_limit_an_answered_environment_takes_the_next_call_instead_of_a_throttle() {
+        // Its caller calls again the moment it has its answer, before the REPORT line.
+        assert_eq!(place(&[(0, 1, 0), (0, 1, 1)], 0, 1, 2), Placement::Into(1));
+        // Under the limit, a new environment, as Lambda starts one.
+        assert_eq!(place(&[(0, 1, 1)], 0, 1, 2), Placement::New);
+        // Managed Instances: a process with a worker answered takes it.
+        assert_eq!(place(&[(0, 4, 1)], 0, 4, 1), Placement::Into(0));
+        assert_eq!(place(&[(0, 4, 0)], 0, 4, 1), Placement::Throttled);
+        // Only the current build's environments.
+        assert_eq!(
+            place(&[(0, 1, 1), (1, 1, 0)], 1, 1, 1),
+            Placement::Throttled
         );
     }
 
@@ -325,12 +362,12 @@ mod tests {
     fn managed_instances_pack_the_fullest_process_first() {
         // 4 invocations at once per process.
         assert_eq!(
-            place(&[(0, 1), (0, 3), (0, 0)], 0, 4, 3),
+            place(&[(0, 1, 0), (0, 3, 0), (0, 0, 0)], 0, 4, 3),
             Placement::Into(1)
         );
-        assert_eq!(place(&[(0, 4), (0, 2)], 0, 4, 3), Placement::Into(1));
+        assert_eq!(place(&[(0, 4, 0), (0, 2, 0)], 0, 4, 3), Placement::Into(1));
         assert_eq!(
-            place(&[(0, 4)], 0, 4, 1),
+            place(&[(0, 4, 0)], 0, 4, 1),
             Placement::Throttled,
             "N+1st at once: 429"
         );
@@ -338,9 +375,12 @@ mod tests {
 
     #[test]
     fn an_old_build_takes_nothing_new_and_does_not_count_against_the_limit() {
-        assert_eq!(place(&[(0, 0)], 1, 1, 1), Placement::New);
-        assert_eq!(place(&[(0, 1), (1, 0)], 1, 1, 1), Placement::Into(1));
-        assert_eq!(place(&[(0, 0), (1, 1)], 1, 1, 1), Placement::Throttled);
+        assert_eq!(place(&[(0, 0, 0)], 1, 1, 1), Placement::New);
+        assert_eq!(place(&[(0, 1, 0), (1, 0, 0)], 1, 1, 1), Placement::Into(1));
+        assert_eq!(
+            place(&[(0, 0, 0), (1, 1, 0)], 1, 1, 1),
+            Placement::Throttled
+        );
     }
 
     #[test]
