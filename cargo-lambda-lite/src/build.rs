@@ -611,18 +611,152 @@ fn which(program: &str) -> bool {
         .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).is_file()))
 }
 
-/// The command that runs an arm64 bootstrap here (qemu-user), or why there is none.
-pub fn arm64_wrapper() -> Result<String, String> {
-    for name in ["qemu-aarch64-static", "qemu-aarch64"] {
-        if let Ok(o) = Command::new("sh")
-            .args(["-c", &format!("command -v {name}")])
-            .output()
-        {
-            let path = String::from_utf8_lossy(&o.stdout).trim().to_owned();
-            if o.status.success() && !path.is_empty() {
-                return Ok(path);
-            }
-        }
+// The command line: `build`'s arguments, and the function `deploy` and `template` build.
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Panic {
+    Abort,
+    Unwind,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A binary to build (repeatable; default: every binary of the package).
+    #[arg(long = "bin")]
+    pub bins: Vec<String>,
+    /// An example to build (repeatable).
+    #[arg(long = "example")]
+    pub examples: Vec<String>,
+    /// The package's Cargo.toml (default: the one cargo finds from here).
+    #[arg(long)]
+    pub manifest_path: Option<PathBuf>,
+    /// Build for Graviton (aarch64-unknown-linux-musl, linked with rust-lld).
+    #[arg(long)]
+    pub arm64: bool,
+    /// Panic strategy: abort (the smallest; a panic is still reported to Lambda, then the
+    /// process dies) or unwind (panics are caught and the function serves on).
+    #[arg(long, value_enum, default_value = "abort")]
+    pub panic: Panic,
+    /// Also write layer.zip (the bootstrap at the root, for /opt).
+    #[arg(long)]
+    pub layer: bool,
+    /// Build an external extension: target/lambda/extensions/<name> and <name>.zip holding
+    /// extensions/<name>.
+    #[arg(long)]
+    pub extension: bool,
+    /// Rebuild std with -Z build-std and panic=immediate-abort (smallest; a panic then kills
+    /// the process without any report).
+    #[arg(long)]
+    pub nightly: bool,
+    /// Link a non-PIE static binary (-C relocation-model=static): fewer start-up
+    /// instructions, but no ASLR for the binary's own image.
+    #[arg(long)]
+    pub no_pie: bool,
+    /// Cargo features to enable.
+    #[arg(long)]
+    pub features: Option<String>,
+    /// Output folder (default: <target dir>/lambda).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Fail if an artifact is over its budget in this TOML file (<name>_<arch>_<panic> = bytes).
+    #[arg(long)]
+    pub check_budget: Option<PathBuf>,
+    /// Then run each bootstrap locally with this event (repeatable).
+    #[arg(long = "invoke", value_name = "EVENT")]
+    pub invoke: Vec<String>,
+    /// … with the event in this file (repeatable).
+    #[arg(long = "invoke-file", value_name = "FILE")]
+    pub invoke_file: Vec<PathBuf>,
+    /// … with one event per line of standard input.
+    #[arg(long)]
+    pub invoke_stdin: bool,
+    /// … each function with its own event: events/<name>.json beside the package's
+    /// Cargo.toml (checked before anything is built).
+    #[arg(long)]
+    pub invoke_events: bool,
+    #[command(flatten)]
+    pub run: crate::invoke::RunArgs,
+}
+
+/// Which function of the package, built how (deploy and template).
+#[derive(clap::Args)]
+pub struct Target {
+    /// The binary (default: the package's only one).
+    #[arg(long = "bin")]
+    pub bin: Option<String>,
+    /// An example instead of a binary.
+    #[arg(long = "example")]
+    pub example: Option<String>,
+    /// The package's Cargo.toml (default: the one cargo finds from here).
+    #[arg(long)]
+    pub manifest_path: Option<PathBuf>,
+    /// Graviton (arm64) rather than x86_64.
+    #[arg(long)]
+    pub arm64: bool,
+    /// Cargo features to enable.
+    #[arg(long)]
+    pub features: Option<String>,
+}
+
+/// Builds the function `target` names (with a layer.zip when `layer`, as an extension when
+/// `extension`); a package of several without `--bin`/`--example` is refused before building.
+/// Returns it, the package's manifest and the architecture.
+#[cfg(feature = "deploy")]
+pub fn build_one(
+    target: &Target,
+    layer: bool,
+    extension: bool,
+) -> Result<(Artifact, PathBuf, Arch), String> {
+    let (mut artifacts, manifest, arch) = build_target(target, layer, extension, true)?;
+    if artifacts.len() != 1 {
+        return Err("the build made no function".into());
     }
-    Err("an arm64 bootstrap runs here under qemu-user, which is not installed: install it (Debian/Ubuntu: `sudo apt-get install qemu-user-static`) and retry".into())
+    Ok((artifacts.remove(0), manifest, arch))
+}
+
+/// Builds what `target` names (every function of the package when it names none, unless
+/// `one`).
+pub fn build_target(
+    target: &Target,
+    layer: bool,
+    extension: bool,
+    one: bool,
+) -> Result<(Vec<Artifact>, PathBuf, Arch), String> {
+    let arch = if target.arm64 {
+        Arch::Arm64
+    } else {
+        Arch::X86_64
+    };
+    let manifest = manifest_of(target.manifest_path.as_deref())?;
+    let options = Options {
+        manifest: target.manifest_path.clone(),
+        bins: target.bin.iter().cloned().collect(),
+        examples: target.example.iter().cloned().collect(),
+        arch,
+        panic: "abort".into(),
+        layer,
+        extension,
+        nightly: false,
+        no_pie: false,
+        features: target.features.clone(),
+        out: None,
+        own_events: false,
+        one,
+    };
+    let artifacts = build(&options)?;
+    summary(&artifacts, arch);
+    Ok((artifacts, manifest, arch))
+}
+
+/// The package's Cargo.toml: `--manifest-path`, or the one here or above.
+pub fn manifest_of(manifest_path: Option<&std::path::Path>) -> Result<PathBuf, String> {
+    match manifest_path {
+        Some(m) => Ok(m.to_path_buf()),
+        None => std::env::current_dir()
+            .map_err(|e| e.to_string())?
+            .ancestors()
+            .map(|d| d.join("Cargo.toml"))
+            .find(|m| m.is_file())
+            .ok_or_else(|| "no Cargo.toml here or above".to_owned()),
+    }
 }

@@ -10,7 +10,7 @@ use clap::Args as ClapArgs;
 #[derive(ClapArgs)]
 pub struct Args {
     #[command(flatten)]
-    target: crate::Target,
+    target: crate::build::Target,
     /// Where to write it (default: template.yaml beside Cargo.toml).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let manifest = crate::manifest_of(args.target.manifest_path.as_deref())?;
+    let manifest = crate::build::manifest_of(args.target.manifest_path.as_deref())?;
     let dir = manifest
         .parent()
         .unwrap_or(std::path::Path::new("."))
@@ -44,7 +44,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         settings.timeout_or_default().as_secs(),
     );
     let env = settings.env;
-    let (artifacts, _, arch) = crate::build_target(&args.target, false, false, false)?;
+    let (artifacts, _, arch) = crate::build::build_target(&args.target, false, false, false)?;
     let quoted = |s: &str| serde_json::Value::from(s).to_string(); // a JSON string is YAML too
     let mut text = format!(
         "AWSTemplateFormatVersion: '2010-09-09'\n\

@@ -23,7 +23,7 @@ pub struct Args {
     /// The function's name on AWS (default: the binary's name).
     name: Option<String>,
     #[command(flatten)]
-    target: crate::Target,
+    target: crate::build::Target,
     /// The execution role's ARN (default: lambda-lite-<name>, created with the basic
     /// execution policy when missing, reused after).
     #[arg(long)]
@@ -86,7 +86,7 @@ pub fn run(_: Args) -> Result<ExitCode, String> {
 #[cfg(feature = "deploy")]
 pub fn run(args: Args) -> Result<ExitCode, String> {
     let layer = args.layer.is_some();
-    let (artifact, manifest, arch) = crate::build_one(&args.target, layer, args.extension)?;
+    let (artifact, manifest, arch) = crate::build::build_one(&args.target, layer, args.extension)?;
     let zip_named = |name: &str| {
         artifact
             .zips
