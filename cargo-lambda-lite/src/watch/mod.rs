@@ -243,6 +243,7 @@ pub fn watch(args: Args) -> Result<ExitCode, String> {
 /// the 6 MB payload limit). Local clients send both at once; an idle keep-alive connection
 /// is closed after the same time, as servers do.
 pub const HEAD_LIMIT: Duration = Duration::from_secs(10);
+/// How long a request's body has, once its head arrived (then 408 `RequestTimeoutException`).
 pub const BODY_LIMIT: Duration = Duration::from_secs(10);
 
 /// Serves `app` on `listener` until `stopping` turns true, then lets the connections finish
