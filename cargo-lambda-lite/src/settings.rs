@@ -155,6 +155,7 @@ fn key_values(pairs: &[String], what: &str) -> Result<Vec<(String, String)>, Str
         .iter()
         .map(|kv| {
             kv.split_once('=')
+                .filter(|(k, _)| !k.is_empty())
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .ok_or_else(|| format!("{what} {kv}: expected KEY=VALUE"))
         })
@@ -329,6 +330,14 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("NOEQUALS: expected KEY=VALUE"), "{e}");
+        // A line without a name is refused as `--env =x` is.
+        std::fs::write(&file, "=x\n").unwrap();
+        let flags = Flags {
+            env_file: Some(&file),
+            ..Default::default()
+        };
+        let e = Settings::merge(&json!(null), &flags).unwrap_err();
+        assert!(e.contains("=x: expected KEY=VALUE"), "{e}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -788,6 +788,7 @@ fn a_runtime_that_strays_from_lambda_lites_patterns_gets_lambdas_answers() {
         .args(["--event", r#""chunked""#, "--event", r#""late-init-error""#])
         .args(["--event", r#""cut""#, "--event", r#""no-next""#])
         .args(["--event", r#""after""#, "--event", r#""fine""#])
+        .args(["--event", r#""wrong-id""#])
         .output()
         .unwrap();
     let (stdout, stderr) = text(&run);
@@ -813,8 +814,14 @@ fn a_runtime_that_strays_from_lambda_lites_patterns_gets_lambdas_answers() {
         "{stdout}"
     );
     assert!(stdout.contains("\n\"fine\"\n"), "{stdout}");
+    // Posts to an invocation that is not running, whole, chunked or an error: Lambda's 400
+    // InvalidRequestID, and the invocation running is unaffected.
+    assert!(
+        stdout.contains("\n\"wrong-id [400, 400, 400]\"\n"),
+        "{stdout}"
+    );
     let report = reports(&stderr);
-    assert_eq!(report.len(), 5, "the timed-out event never ran: {stdout}");
+    assert_eq!(report.len(), 6, "the timed-out event never ran: {stdout}");
     assert!(report[4].contains("Init Duration"), "{stdout}");
 }
 

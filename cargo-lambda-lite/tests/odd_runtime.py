@@ -6,6 +6,8 @@ Lambda's behaviour. The event (a JSON string) says what to do:
 - "late-init-error": posts /runtime/init/error after the init, and answers with its status;
 - "cut": starts a chunked answer and closes the connection before its last chunk;
 - "no-next": answers, then never asks for another event;
+- "wrong-id": posts an answer, whole and chunked, and an error to an invocation that is not
+  running, then answers with the three statuses;
 - anything else: answers with the event.
 """
 import http.client
@@ -47,6 +49,18 @@ while True:
                     {"Lambda-Runtime-Function-Error-Type": "Runtime.Late"})
         answer = json.dumps(f"init/error {r.status}")
         call("POST", f"/invocation/{rid}/response", answer.encode())
+        continue
+    if command == "wrong-id":
+        statuses = [call("POST", "/invocation/not-running/response", b'"x"')[0].status]
+        c = http.client.HTTPConnection(host, int(port))
+        c.putrequest("POST", f"{base}/invocation/not-running/response")
+        c.putheader("Transfer-Encoding", "chunked")
+        c.endheaders()
+        c.send(b"3\r\n\"x\"\r\n0\r\n\r\n")
+        statuses.append(c.getresponse().status)
+        c.close()
+        statuses.append(call("POST", "/invocation/not-running/error", b"{}")[0].status)
+        call("POST", f"/invocation/{rid}/response", json.dumps(f"wrong-id {statuses}").encode())
         continue
     if command == "cut":
         s = socket.create_connection((host, int(port)))

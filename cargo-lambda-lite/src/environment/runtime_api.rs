@@ -83,7 +83,8 @@ impl Controller {
                     .iter()
                     .position(|f| f.stream == Some(connection))
                 else {
-                    let _ = reply.send(local::accepted());
+                    // A chunked post naming no invocation in flight (over, or never sent).
+                    let _ = reply.send(local::invalid_request_id());
                     return;
                 };
                 if broken {

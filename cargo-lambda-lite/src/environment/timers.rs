@@ -176,6 +176,8 @@ impl Controller {
                         FunctionError::platform(Cause::Timeout, "Sandbox.Timedout", &message);
                     self.finish_unsent(q, error, vec![message]);
                 }
+                // What its extensions still held ends with the process.
+                self.end_with_environment();
             }
             // An extension that takes the rest of the function timeout after the answer.
             Some(Overdue::Extensions(i)) => {

@@ -201,13 +201,16 @@ mod tests {
     fn a_head_that_is_not_http_or_never_ends_is_refused() {
         let mut buf = Vec::new();
         assert!(read_head(&mut &b"\x00\x01garbage\r\n\r\n"[..], &mut buf).is_none());
-        let endless = vec![b'a'; 2 << 20];
-        let mut with_name = b"GET / HTTP/1.1\r\nX: ".to_vec();
-        with_name.extend_from_slice(&endless);
+        // A head that never ends: refused once it passes 1 MiB, not read to the end.
+        let mut endless = Counted(
+            std::io::Read::chain(&b"GET / HTTP/1.1\r\nX: "[..], std::io::repeat(b'a')),
+            0,
+        );
         assert!(
-            read_head(&mut &with_name[..], &mut Vec::new()).is_none(),
+            read_head(&mut endless, &mut Vec::new()).is_none(),
             "over 1 MiB"
         );
+        assert!(endless.1 < (1 << 20) + (128 << 10), "read {} B", endless.1);
         assert!(
             read_head(&mut &b"GET / HTTP/1.1\r\nX: 1\r\n"[..], &mut Vec::new()).is_none(),
             "cut"
@@ -268,12 +271,28 @@ mod tests {
             &b"5\r\nhelloXX0\r\n\r\n"[..], // no CRLF after the data
             b"zz\r\nhello\r\n",            // a size that is not hex
             b"5\r\nhel",                   // cut mid-chunk
-            b"fffffffffff\r\n",            // larger than any answer Lambda takes
         ] {
             assert!(
                 read_chunk(&mut &raw[..], &mut Vec::new()).is_none(),
                 "{raw:?}"
             );
+        }
+        // Larger than any answer Lambda takes: refused from its size line, its data unread.
+        let mut huge = Counted(
+            std::io::Read::chain(&b"fffffffffff\r\n"[..], std::io::repeat(b'x')),
+            0,
+        );
+        assert!(read_chunk(&mut huge, &mut Vec::new()).is_none());
+        assert!(huge.1 < 128 << 10, "read {} B", huge.1);
+    }
+
+    /// A source that counts what was read from it.
+    struct Counted<R>(R, usize);
+    impl<R: std::io::Read> std::io::Read for Counted<R> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.read(out)?;
+            self.1 += n;
+            Ok(n)
         }
     }
 

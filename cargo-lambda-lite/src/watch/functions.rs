@@ -85,7 +85,8 @@ fn place(slots: &[(u64, usize, usize)], generation: u64, room: usize, limit: usi
 
 /// Whether an environment with `busy` invocations, idle since `idle_since`, is retired at `now`.
 fn retired(busy: usize, idle_since: Instant, now: Instant, idle_limit: Option<Duration>) -> bool {
-    busy == 0 && idle_limit.is_some_and(|limit| now >= idle_since + limit)
+    let retire_at = idle_limit.and_then(|limit| idle_since.checked_add(limit));
+    busy == 0 && retire_at.is_some_and(|at| now >= at)
 }
 
 impl Function {
@@ -394,5 +395,12 @@ mod tests {
             !retired(0, t, t + Duration::from_secs(3000), None),
             "no limit: never"
         );
+        // A limit too large for the clock is never reached, never a panic.
+        assert!(!retired(
+            0,
+            t,
+            t + Duration::from_secs(3000),
+            Some(Duration::MAX)
+        ));
     }
 }

@@ -71,7 +71,8 @@ pub struct Args {
     #[arg(long, value_parser = crate::settings::memory_mb)]
     memory: Option<u32>,
     /// The most environments a function runs at once (its reserved concurrency); a request
-    /// that finds them all busy is throttled (429).
+    /// that finds them all busy is throttled (429), unless one has just answered (it takes the
+    /// request when its runtime asks for its next event).
     #[arg(long, default_value_t = 10)]
     concurrency: usize,
     /// An external extension to start beside every function (repeatable), besides those
