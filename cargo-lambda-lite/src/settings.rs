@@ -14,10 +14,15 @@ const MEMORY_MB: std::ops::RangeInclusive<u32> = 128..=10240;
 /// A `KEY=VALUE` flag, checked as clap reads it (a malformed one is a command line not
 /// understood: exit status 2, with the usage).
 pub fn key_value(text: &str) -> Result<String, String> {
-    match text.split_once('=') {
-        Some((key, _)) if !key.is_empty() => Ok(text.to_owned()),
-        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    match pair(text) {
+        Some(_) => Ok(text.to_owned()),
+        None => Err(format!("expected KEY=VALUE, got {text:?}")),
     }
+}
+
+/// `KEY=VALUE` split at its first `=`, the key not empty: the one rule for flags and env files.
+fn pair(text: &str) -> Option<(&str, &str)> {
+    text.split_once('=').filter(|(key, _)| !key.is_empty())
 }
 
 /// A timeout in whole seconds within Lambda's range: the one check of it, for the flags of
@@ -154,8 +159,7 @@ fn key_values(pairs: &[String], what: &str) -> Result<Vec<(String, String)>, Str
     pairs
         .iter()
         .map(|kv| {
-            kv.split_once('=')
-                .filter(|(k, _)| !k.is_empty())
+            pair(kv)
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .ok_or_else(|| format!("{what} {kv}: expected KEY=VALUE"))
         })

@@ -272,12 +272,7 @@ fn answer_stray(message: Msg) {
 
 /// The error a failed stream's trailers carry.
 fn stream_error(trailers: &[(String, String)]) -> Option<FunctionError> {
-    let find = |name: &str| {
-        trailers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
+    let find = |name: &str| local::field(trailers, name);
     let error_type = find("lambda-runtime-function-error-type")?;
     let document = find("lambda-runtime-function-error-body")
         .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())

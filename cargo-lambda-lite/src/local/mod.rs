@@ -82,10 +82,7 @@ impl Request {
         self
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        field(&self.headers, name)
     }
 }
 
@@ -245,8 +242,9 @@ impl Drop for LocalApi {
     }
 }
 
-fn lower_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
+/// The value of a header or trailer field, by case-insensitive name.
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
@@ -267,9 +265,9 @@ fn serve(
             return;
         };
         let route = Route::parse(&method, &path);
-        let chunked = lower_header(&headers, "transfer-encoding")
+        let chunked = field(&headers, "transfer-encoding")
             .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-        let length = lower_header(&headers, "content-length")
+        let length = field(&headers, "content-length")
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or(0);
         let forwarded = match &route {
@@ -285,7 +283,7 @@ fn serve(
                 continue;
             }
             Route::ExtensionNext => {
-                let id = lower_header(&headers, "lambda-extension-identifier").unwrap_or("");
+                let id = field(&headers, "lambda-extension-identifier").unwrap_or("");
                 let mut ext = extensions.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(r) = ext.registered.iter_mut().find(|r| r.id == id) {
                     r.first_poll.get_or_insert_with(Instant::now);
